@@ -1,0 +1,55 @@
+/* softkvm: the Linux KVM API in software, inside the calling process.
+ *
+ * This header is the in-process API for embedders. It mirrors the kernel's
+ * interface one to one: softkvm_open() stands for open("/dev/kvm"), and
+ * softkvm_ioctl() takes the same requests and structs as ioctl(2) on the
+ * real device (from <linux/kvm.h>), returning -1 with errno set on error.
+ * File descriptors it returns are real kernel fds (close, dup and mmap of a
+ * vCPU fd work on them through softkvm_close/softkvm_dup or the preload seam).
+ */
+#ifndef SOFTKVM_H
+#define SOFTKVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* open("/dev/kvm", flags): a new system fd, or -1 with errno. */
+int softkvm_open(int flags);
+
+/* ioctl(fd, request, arg) on a softkvm fd. An fd softkvm does not own
+ * gets -1/ENOTTY, as the kernel answers an ioctl a file does not know. */
+int softkvm_ioctl(int fd, unsigned long request, unsigned long arg);
+
+/* Is fd one of softkvm's (system, VM or vCPU fd)? */
+bool softkvm_owns_fd(int fd);
+
+/* close(fd) and the dup family, keeping softkvm's fd table in step.
+ * They work on any fd; for fds softkvm does not own they are the plain calls. */
+int softkvm_close(int fd);
+int softkvm_dup(int oldfd);
+int softkvm_dup3(int oldfd, int newfd, int flags);
+int softkvm_fcntl_dupfd(int oldfd, int minfd, bool cloexec);
+
+/* Called by the preload seam when the process forgets an fd behind softkvm's
+ * back (e.g. after close_range); drops the table entry, not the kernel fd. */
+void softkvm_forget_fd(int fd);
+
+/* Signal bookkeeping for the preload seam: KVM_RUN returns EINTR after a
+ * handled signal, so softkvm must see every handler run on a vCPU thread.
+ * softkvm_sigaction has sigaction(2)'s contract. */
+struct sigaction;
+int softkvm_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* The version of this library, "MAJOR.MINOR.PATCH". */
+const char *softkvm_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

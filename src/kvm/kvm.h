@@ -1,0 +1,102 @@
+/* The arch-neutral KVM core: the objects behind the system, VM and vCPU fds.
+ *
+ * kvm/ owns ioctl dispatch, argument copying and validation, capabilities,
+ * memslots (through mem/), the KVM_RUN loop (signals, immediate_exit) and the
+ * exits' common fields. It never touches a CPU register: everything about a
+ * CPU goes through struct sk_arch_ops (arch/arch.h).
+ */
+#ifndef SK_KVM_H
+#define SK_KVM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mem/memslot.h"
+
+struct sk_arch_ops;
+
+#define SK_MAX_VCPUS 288     /* KVM_MAX_VCPUS on x86 in 6.1 was 1024; see caps.c */
+#define SK_MAX_VCPU_ID 4096  /* x86 KVM_MAX_VCPU_IDS */
+
+enum sk_file_kind { SK_FILE_SYS = 1, SK_FILE_VM, SK_FILE_VCPU };
+
+/* Requests another thread (or a signal handler) posts to a running vCPU.
+ * The arch checks vcpu->requests at block boundaries and returns from
+ * vcpu_run when any bit it does not handle itself is set. */
+enum {
+	SK_REQ_EXIT = 1u << 0,       /* a signal arrived: leave KVM_RUN with EINTR */
+	SK_REQ_TLB_FLUSH = 1u << 1,  /* memslots or dirty-log protection changed */
+	SK_REQ_EVENT = 1u << 2,      /* an interrupt/event was posted */
+};
+
+struct sk_vm {
+	atomic_int refs;
+	const struct sk_arch_ops *arch;
+	unsigned long type;
+	pthread_mutex_t lock;        /* slots_lock + vcpu creation */
+	struct sk_memslots mem;
+	struct sk_vcpu **vcpus;      /* indexed by creation order */
+	int nr_vcpus;
+	int max_vcpus;
+	uint64_t enabled_caps;       /* bit per VM capability enabled through KVM_ENABLE_CAP */
+	bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+	bool dead;
+	void *arch_vm;               /* owned by the arch */
+};
+
+struct sk_vcpu {
+	atomic_int refs;
+	struct sk_vm *vm;
+	uint32_t id;                 /* the vcpu_id given to KVM_CREATE_VCPU */
+	int index;                   /* creation order */
+	struct kvm_run *run;         /* shared with the VMM through mmap of the fd */
+	size_t run_size;
+	int memfd;                   /* backs run; the vCPU fd is a dup of it */
+	pthread_mutex_t run_lock;    /* one KVM_RUN (and vcpu ioctl) at a time */
+	_Atomic uint32_t requests;   /* SK_REQ_* */
+	atomic_uint_fast64_t seen_gen; /* memslot generation this vCPU runs with */
+	atomic_bool in_run;
+	bool sigmask_set;
+	sigset_t sigmask;            /* KVM_SET_SIGNAL_MASK */
+	bool io_pending;             /* an IO/MMIO exit awaits completion on re-entry */
+	void *arch_vcpu;             /* owned by the arch */
+};
+
+/* The vCPU whose KVM_RUN is executing on this thread, or NULL. */
+extern _Thread_local struct sk_vcpu *sk_current_vcpu;
+
+static inline void sk_vcpu_request(struct sk_vcpu *vcpu, uint32_t req)
+{
+	atomic_fetch_or_explicit(&vcpu->requests, req, memory_order_release);
+}
+
+/* Take one reference to a VM / vCPU; drop it (freeing on the last). */
+void sk_vm_get(struct sk_vm *vm);
+void sk_vm_put(struct sk_vm *vm);
+void sk_vcpu_put(struct sk_vcpu *vcpu);
+
+/* Ask every running vCPU of vm to flush its translations, and wait until each
+ * has done so (or is outside KVM_RUN). */
+void sk_vm_flush_vcpus(struct sk_vm *vm);
+
+/* The ioctl entry points, one per kind of fd. Return >= 0 or -errno. */
+long sk_sys_ioctl(unsigned long cmd, unsigned long arg);
+long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg);
+long sk_vcpu_ioctl(struct sk_vcpu *vcpu, unsigned long cmd, unsigned long arg);
+
+/* KVM_CHECK_EXTENSION; vm is NULL on the system fd. */
+long sk_check_extension(struct sk_vm *vm, long ext);
+
+/* The file table (fdtable.c): fd -> object, thread safe. */
+int sk_fd_install(enum sk_file_kind kind, void *obj, int fd);
+void *sk_fd_get(int fd, enum sk_file_kind *kind); /* takes a reference */
+void sk_fd_put(enum sk_file_kind kind, void *obj);
+
+/* Signals (signals.c). */
+void sk_signals_init(void);
+
+#endif

@@ -1,0 +1,93 @@
+/* Guest-physical memory: the memslot map shared by every arch.
+ *
+ * A VM's slots live in an immutable, sorted struct sk_slotset; an update
+ * builds a new set, publishes it, waits until every running vCPU has moved to
+ * it (sk_vm_flush_vcpus), and only then frees the old one. A vCPU therefore
+ * reads the set with no lock: it holds the pointer it took at its last
+ * SK_REQ_TLB_FLUSH acknowledgement.
+ *
+ * Dirty logging marks a bit per page, atomically, on every guest write to a
+ * slot with KVM_MEM_LOG_DIRTY_PAGES (write fast paths must call
+ * sk_mem_mark_dirty for such slots, never cache the write).
+ */
+#ifndef SK_MEM_MEMSLOT_H
+#define SK_MEM_MEMSLOT_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_PAGE_SHIFT 12
+#define SK_PAGE_SIZE (1ull << SK_PAGE_SHIFT)
+#define SK_ADDRESS_SPACES 2   /* x86: normal and SMM, as KVM_ADDRESS_SPACE_NUM */
+#define SK_USER_MEM_SLOTS 32764 /* KVM_USER_MEM_SLOTS on x86 in 6.1 */
+
+struct sk_memslot {
+	uint32_t id;             /* as_id << 16 | slot, as userspace names it */
+	uint32_t flags;          /* KVM_MEM_* */
+	uint64_t gpa;            /* guest-physical base */
+	uint64_t size;           /* bytes, a multiple of the page size */
+	uint8_t *hva;            /* host address of gpa */
+	_Atomic unsigned long *dirty; /* one bit per page when logging, else NULL */
+};
+
+struct sk_slotset {
+	uint64_t gen;
+	int n;                   /* slots of address space 0, sorted by gpa */
+	struct sk_memslot *slots;
+	int n_all;               /* every slot of every address space, by id */
+	struct sk_memslot *all;
+};
+
+struct sk_memslots {
+	_Atomic(struct sk_slotset *) cur;
+	atomic_uint_fast64_t gen;
+};
+
+/* The slot holding gpa in address space 0, or NULL (an MMIO address). */
+const struct sk_memslot *sk_mem_find(const struct sk_slotset *set, uint64_t gpa);
+
+static inline const struct sk_slotset *sk_mem_current(struct sk_memslots *m)
+{
+	return atomic_load_explicit(&m->cur, memory_order_acquire);
+}
+
+static inline bool sk_slot_contains(const struct sk_memslot *s, uint64_t gpa)
+{
+	return gpa - s->gpa < s->size;
+}
+
+/* Record a guest write to gpa (inside slot). Cheap when already set. */
+static inline void sk_mem_mark_dirty(const struct sk_memslot *slot, uint64_t gpa)
+{
+	if (!slot->dirty)
+		return;
+	uint64_t pg = (gpa - slot->gpa) >> SK_PAGE_SHIFT;
+	unsigned long bit = 1ul << (pg % (8 * sizeof(long)));
+	_Atomic unsigned long *w = &slot->dirty[pg / (8 * sizeof(long))];
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+}
+
+/* Set up / tear down a VM's map. */
+void sk_mem_init(struct sk_memslots *m);
+void sk_mem_destroy(struct sk_memslots *m);
+
+/* KVM_SET_USER_MEMORY_REGION with the rules of virt/kvm/kvm_main.c. On
+ * success *old_set is the set to free once no vCPU uses it (may be NULL).
+ * Returns 0 or -errno. Caller holds the VM lock. */
+int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
+		      uint32_t valid_flags, struct sk_slotset **old_set);
+void sk_mem_free_set(struct sk_slotset *set);
+
+/* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG on the current set. `manual`
+ * is KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET then does not clear.
+ * Bitmaps are copied to/from the caller with sk_copy_to_user. */
+int sk_mem_get_dirty_log(struct sk_memslots *m, uint32_t slot, void *user_bitmap, bool manual);
+int sk_mem_clear_dirty_log(struct sk_memslots *m, uint32_t slot, uint64_t first_page,
+			   uint32_t num_pages, void *user_bitmap);
+
+#endif

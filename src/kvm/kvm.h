@@ -74,6 +74,18 @@ static inline void sk_vcpu_request(struct sk_vcpu *vcpu, uint32_t req)
 	atomic_fetch_or_explicit(&vcpu->requests, req, memory_order_release);
 }
 
+/* The arch calls this on KVM_RUN entry and whenever it sees
+ * SK_REQ_TLB_FLUSH (after clearing that bit and before touching guest
+ * memory again): it returns the slot set to use from now on and tells
+ * sk_vm_flush_vcpus that this vCPU no longer holds anything older. All host
+ * pointers derived from the previous set (TLB, caches) must be dropped. */
+static inline const struct sk_slotset *sk_vcpu_ack_slots(struct sk_vcpu *vcpu, struct sk_memslots *m)
+{
+	const struct sk_slotset *set = sk_mem_current(m);
+	atomic_store_explicit(&vcpu->seen_gen, set->gen, memory_order_release);
+	return set;
+}
+
 /* Take one reference to a VM / vCPU; drop it (freeing on the last). */
 void sk_vm_get(struct sk_vm *vm);
 void sk_vm_put(struct sk_vm *vm);

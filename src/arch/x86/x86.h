@@ -190,6 +190,11 @@ struct x86_cpu {
 	int io_log_len;          /* records carried over from an exit */
 	int io_log_pos;          /* next record the current attempt replays */
 	bool single_step_pending;
+	/* Set by the run loop while an interrupt/NMI waits for a window (or
+	 * userspace asked for one): x86_execute then returns
+	 * X86_STOP_EVENT_WINDOW at the first instruction boundary where
+	 * RFLAGS.IF = 1 and no interrupt shadow is active. */
+	bool event_waiting;
 };
 
 enum { X86_MODE_REAL, X86_MODE_VM86, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE_COMPAT16,
@@ -301,5 +306,13 @@ void x86_blocks_free(struct x86_block_cache *bc);
 void x86_blocks_flush(struct x86_block_cache *bc);
 /* Drop the decoded blocks that start on (or span) guest-physical page gpa. */
 void x86_blocks_invalidate_page(struct x86_block_cache *bc, uint64_t gpa);
+/* Does page gpa hold decoded code? (Writes to it must go through the slow
+ * path, which calls x86_code_written; never cache a write TLB entry for it.)
+ * When a page first becomes a code page, the interpreter flushes the TLB. */
+bool x86_blocks_is_code_page(struct x86_block_cache *bc, uint64_t gpa);
+/* Called on every KVM_RUN entry: userspace may have written guest memory
+ * directly, so each block is checked against the guest bytes once before
+ * it runs again. */
+void x86_blocks_new_epoch(struct x86_block_cache *bc);
 
 #endif

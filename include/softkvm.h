@@ -32,6 +32,7 @@ bool softkvm_owns_fd(int fd);
  * They work on any fd; for fds softkvm does not own they are the plain calls. */
 int softkvm_close(int fd);
 int softkvm_dup(int oldfd);
+/* dup3(oldfd, newfd, flags); flags == -1 gives dup2 semantics. */
 int softkvm_dup3(int oldfd, int newfd, int flags);
 int softkvm_fcntl_dupfd(int oldfd, int minfd, bool cloexec);
 

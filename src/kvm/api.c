@@ -1,1 +1,111 @@
-/* placeholder: being written */
+/* The in-process API of softkvm.h: fd bookkeeping and ioctl routing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kvm/kvm.h"
+#include "softkvm.h"
+
+#define SK_EXPORT __attribute__((visibility("default")))
+
+int sk_sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+static int fail(long r)
+{
+	errno = (int)-r;
+	return -1;
+}
+
+SK_EXPORT const char *softkvm_version(void)
+{
+	return "0.1.0";
+}
+
+SK_EXPORT int softkvm_open(int flags)
+{
+	sk_signals_init();
+	int fd = memfd_create("kvm", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -1;
+	int r = sk_fd_install(SK_FILE_SYS, NULL, fd);
+	if (r < 0) {
+		sk_sys_close(fd);
+		return fail(r);
+	}
+	return fd;
+}
+
+SK_EXPORT bool softkvm_owns_fd(int fd)
+{
+	return sk_fd_owned(fd);
+}
+
+SK_EXPORT int softkvm_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	enum sk_file_kind kind;
+	void *obj = sk_fd_get(fd, &kind);
+	long r;
+	switch (kind) {
+	case SK_FILE_SYS:
+		r = sk_sys_ioctl(cmd, arg);
+		break;
+	case SK_FILE_VM:
+		r = sk_vm_ioctl(obj, cmd, arg);
+		break;
+	case SK_FILE_VCPU:
+		r = sk_vcpu_ioctl(obj, cmd, arg);
+		break;
+	default:
+		return fail(fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY);
+	}
+	if (sk_trace_on)
+		sk_trace_ioctl(fd, kind, obj, cmd, arg, r);
+	sk_fd_put(kind, obj);
+	if (r < 0)
+		return fail(r);
+	return (int)r;
+}
+
+SK_EXPORT int softkvm_close(int fd)
+{
+	sk_fd_remove(fd);
+	long r = syscall(SYS_close, fd);
+	return (int)r;
+}
+
+SK_EXPORT void softkvm_forget_fd(int fd)
+{
+	sk_fd_remove(fd);
+}
+
+SK_EXPORT int softkvm_dup(int oldfd)
+{
+	int fd = (int)syscall(SYS_fcntl, oldfd, F_DUPFD, 0);
+	if (fd >= 0)
+		sk_fd_dup(oldfd, fd);
+	return fd;
+}
+
+SK_EXPORT int softkvm_dup3(int oldfd, int newfd, int flags)
+{
+	int fd;
+	if (oldfd == newfd && flags == -1) /* dup2 of an fd onto itself */
+		return (int)syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
+	fd = (int)syscall(SYS_dup3, oldfd, newfd, flags == -1 ? 0 : flags);
+	if (fd >= 0)
+		sk_fd_dup(oldfd, fd);
+	return fd;
+}
+
+SK_EXPORT int softkvm_fcntl_dupfd(int oldfd, int minfd, bool cloexec)
+{
+	int fd = (int)syscall(SYS_fcntl, oldfd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, minfd);
+	if (fd >= 0)
+		sk_fd_dup(oldfd, fd);
+	return fd;
+}

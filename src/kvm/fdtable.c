@@ -1,1 +1,111 @@
-/* placeholder: being written */
+/* The fd table: which kernel fds are softkvm's, and what is behind them.
+ *
+ * Each entry holds one reference to its object; dup'ing an fd adds an entry
+ * and a reference, closing it drops both. Lookups take a reference under the
+ * lock so an object cannot vanish while an ioctl on another thread uses it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/kvm.h"
+
+struct entry {
+	enum sk_file_kind kind;
+	void *obj;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry *table;
+static int table_len;
+
+static void obj_get(enum sk_file_kind kind, void *obj)
+{
+	if (kind == SK_FILE_VM)
+		sk_vm_get(obj);
+	else if (kind == SK_FILE_VCPU)
+		sk_vm_get(((struct sk_vcpu *)obj)->vm);
+}
+
+void sk_fd_put(enum sk_file_kind kind, void *obj)
+{
+	if (kind == SK_FILE_VM)
+		sk_vm_put(obj);
+	else if (kind == SK_FILE_VCPU)
+		sk_vm_put(((struct sk_vcpu *)obj)->vm);
+}
+
+/* Takes over the caller's reference to obj. */
+int sk_fd_install(enum sk_file_kind kind, void *obj, int fd)
+{
+	pthread_mutex_lock(&lock);
+	if (fd >= table_len) {
+		int n = table_len ? table_len : 64;
+		while (n <= fd)
+			n *= 2;
+		struct entry *t = realloc(table, n * sizeof(*t));
+		if (!t) {
+			pthread_mutex_unlock(&lock);
+			return -ENOMEM;
+		}
+		memset(t + table_len, 0, (n - table_len) * sizeof(*t));
+		table = t;
+		table_len = n;
+	}
+	struct entry old = table[fd];
+	table[fd] = (struct entry){kind, obj};
+	pthread_mutex_unlock(&lock);
+	if (old.kind)
+		sk_fd_put(old.kind, old.obj);
+	return fd;
+}
+
+void *sk_fd_get(int fd, enum sk_file_kind *kind)
+{
+	void *obj = NULL;
+	*kind = 0;
+	pthread_mutex_lock(&lock);
+	if (fd >= 0 && fd < table_len && table[fd].kind) {
+		*kind = table[fd].kind;
+		obj = table[fd].obj;
+		obj_get(*kind, obj);
+	}
+	pthread_mutex_unlock(&lock);
+	return obj;
+}
+
+bool sk_fd_owned(int fd)
+{
+	pthread_mutex_lock(&lock);
+	bool owned = fd >= 0 && fd < table_len && table[fd].kind;
+	pthread_mutex_unlock(&lock);
+	return owned;
+}
+
+/* Drop fd's entry (the kernel fd is the caller's business). */
+void sk_fd_remove(int fd)
+{
+	struct entry old = {0};
+	pthread_mutex_lock(&lock);
+	if (fd >= 0 && fd < table_len) {
+		old = table[fd];
+		table[fd] = (struct entry){0};
+	}
+	pthread_mutex_unlock(&lock);
+	if (old.kind)
+		sk_fd_put(old.kind, old.obj);
+}
+
+/* newfd now refers to what oldfd does (after a successful kernel dup). */
+void sk_fd_dup(int oldfd, int newfd)
+{
+	enum sk_file_kind kind;
+	void *obj = sk_fd_get(oldfd, &kind);
+	if (kind) {
+		if (sk_fd_install(kind, obj, newfd) < 0)
+			sk_fd_put(kind, obj);
+	} else {
+		sk_fd_remove(newfd);
+	}
+}

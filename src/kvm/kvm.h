@@ -10,6 +10,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -19,8 +20,8 @@
 
 struct sk_arch_ops;
 
-#define SK_MAX_VCPUS 288     /* KVM_MAX_VCPUS on x86 in 6.1 was 1024; see caps.c */
-#define SK_MAX_VCPU_ID 4096  /* x86 KVM_MAX_VCPU_IDS */
+#define SK_MAX_VCPUS 1024    /* KVM_MAX_VCPUS on x86 in 6.1 */
+#define SK_MAX_VCPU_ID 4096  /* KVM_MAX_VCPU_IDS on x86 in 6.1 */
 
 enum sk_file_kind { SK_FILE_SYS = 1, SK_FILE_VM, SK_FILE_VCPU };
 
@@ -44,18 +45,19 @@ struct sk_vm {
 	int max_vcpus;
 	uint64_t enabled_caps;       /* bit per VM capability enabled through KVM_ENABLE_CAP */
 	bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+	bool dirty_initially_set;    /* ... with KVM_DIRTY_LOG_INITIALLY_SET */
 	bool dead;
 	void *arch_vm;               /* owned by the arch */
 };
 
+/* A vCPU lives as long as its VM: a reference to a vCPU (its fd, an ioctl
+ * in flight) is a reference to the VM. */
 struct sk_vcpu {
-	atomic_int refs;
 	struct sk_vm *vm;
 	uint32_t id;                 /* the vcpu_id given to KVM_CREATE_VCPU */
 	int index;                   /* creation order */
 	struct kvm_run *run;         /* shared with the VMM through mmap of the fd */
 	size_t run_size;
-	int memfd;                   /* backs run; the vCPU fd is a dup of it */
 	pthread_mutex_t run_lock;    /* one KVM_RUN (and vcpu ioctl) at a time */
 	_Atomic uint32_t requests;   /* SK_REQ_* */
 	atomic_uint_fast64_t seen_gen; /* memslot generation this vCPU runs with */
@@ -86,10 +88,12 @@ static inline const struct sk_slotset *sk_vcpu_ack_slots(struct sk_vcpu *vcpu, s
 	return set;
 }
 
-/* Take one reference to a VM / vCPU; drop it (freeing on the last). */
+/* Take one reference to a VM; drop it (destroying VM and vCPUs on the last). */
 void sk_vm_get(struct sk_vm *vm);
 void sk_vm_put(struct sk_vm *vm);
-void sk_vcpu_put(struct sk_vcpu *vcpu);
+struct sk_vm *sk_vm_create(unsigned long type);
+long sk_vcpu_create(struct sk_vm *vm, unsigned long id);
+void sk_vcpu_free(struct sk_vcpu *vcpu);
 
 /* Ask every running vCPU of vm to flush its translations, and wait until each
  * has done so (or is outside KVM_RUN). */
@@ -107,8 +111,23 @@ long sk_check_extension(struct sk_vm *vm, long ext);
 int sk_fd_install(enum sk_file_kind kind, void *obj, int fd);
 void *sk_fd_get(int fd, enum sk_file_kind *kind); /* takes a reference */
 void sk_fd_put(enum sk_file_kind kind, void *obj);
+bool sk_fd_owned(int fd);
+void sk_fd_remove(int fd);
+void sk_fd_dup(int oldfd, int newfd);
 
-/* Signals (signals.c). */
+/* Signals (signals.c): install softkvm's handlers for SIGSEGV/SIGBUS so
+ * a fault on guest memory ends KVM_RUN with EFAULT instead of the process. */
 void sk_signals_init(void);
+/* Set while the vCPU on this thread touches guest memory; a fault on a
+ * memslot's host range then jumps here. */
+extern _Thread_local sigjmp_buf *sk_guest_fault_jb;
+
+/* Tracing (trace.c), on when SOFTKVM_TRACE is set. */
+extern bool sk_trace_on;
+void sk_trace_ioctl(int fd, enum sk_file_kind kind, void *obj, unsigned long cmd,
+		    unsigned long arg, long ret);
+
+/* Raw syscalls for fds, so that the core never re-enters the preload seam. */
+int sk_sys_close(int fd);
 
 #endif

@@ -1,1 +1,148 @@
-/* placeholder: being written */
+/* The VM fd: kvm_vm_ioctl's counterpart (memslots, dirty log, vCPUs). */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kvm/dispatch.h"
+#include "kvm/kvm.h"
+#include "kvm/uaccess.h"
+
+struct sk_vm *sk_vm_create(unsigned long type)
+{
+	struct sk_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	atomic_init(&vm->refs, 1);
+	vm->arch = sk_arch_default();
+	vm->type = type;
+	vm->max_vcpus = SK_MAX_VCPUS;
+	pthread_mutex_init(&vm->lock, NULL);
+	sk_mem_init(&vm->mem);
+	if (vm->arch->vm_init(vm)) {
+		sk_mem_destroy(&vm->mem);
+		free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+void sk_vm_get(struct sk_vm *vm)
+{
+	atomic_fetch_add(&vm->refs, 1);
+}
+
+void sk_vm_put(struct sk_vm *vm)
+{
+	if (atomic_fetch_sub(&vm->refs, 1) != 1)
+		return;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		sk_vcpu_free(vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->arch->vm_destroy(vm);
+	sk_mem_destroy(&vm->mem);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+void sk_vm_flush_vcpus(struct sk_vm *vm)
+{
+	uint64_t gen = sk_mem_current(&vm->mem)->gen;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		sk_vcpu_request(vm->vcpus[i], SK_REQ_TLB_FLUSH);
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct sk_vcpu *v = vm->vcpus[i];
+		while (atomic_load(&v->in_run) && atomic_load(&v->seen_gen) < gen)
+			sched_yield();
+	}
+}
+
+static long set_memory_region(struct sk_vm *vm, unsigned long arg)
+{
+	struct kvm_userspace_memory_region r;
+	if (sk_copy_from_user(&r, (void *)arg, sizeof(r)))
+		return -EFAULT;
+	struct sk_slotset *old;
+	pthread_mutex_lock(&vm->lock);
+	int rc = sk_mem_set_region(&vm->mem, &r, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY,
+				   vm->dirty_initially_set, &old);
+	if (old) {
+		sk_vm_flush_vcpus(vm);
+		sk_mem_free_set(old);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+static long get_dirty_log(struct sk_vm *vm, unsigned long arg)
+{
+	struct kvm_dirty_log log;
+	if (sk_copy_from_user(&log, (void *)arg, sizeof(log)))
+		return -EFAULT;
+	pthread_mutex_lock(&vm->lock);
+	long r = sk_mem_get_dirty_log(&vm->mem, log.slot, log.dirty_bitmap, vm->manual_dirty_protect);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static long clear_dirty_log(struct sk_vm *vm, unsigned long arg)
+{
+	struct kvm_clear_dirty_log log;
+	if (sk_copy_from_user(&log, (void *)arg, sizeof(log)))
+		return -EFAULT;
+	pthread_mutex_lock(&vm->lock);
+	long r = sk_mem_clear_dirty_log(&vm->mem, log.slot, log.first_page, log.num_pages,
+					log.dirty_bitmap);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE and KVM_DIRTY_LOG_INITIALLY_SET. */
+#define MANUAL_PROTECT_ENABLE 1ull
+#define INITIALLY_SET 2ull
+
+static long enable_cap(struct sk_vm *vm, unsigned long arg)
+{
+	struct kvm_enable_cap cap;
+	if (sk_copy_from_user(&cap, (void *)arg, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
+		uint64_t allowed = MANUAL_PROTECT_ENABLE;
+		if (cap.args[0] & MANUAL_PROTECT_ENABLE)
+			allowed |= INITIALLY_SET;
+		if (cap.args[0] & ~allowed)
+			return -EINVAL;
+		vm->manual_dirty_protect = cap.args[0] & MANUAL_PROTECT_ENABLE;
+		vm->dirty_initially_set = cap.args[0] & INITIALLY_SET;
+		return 0;
+	}
+	case KVM_CAP_HALT_POLL:
+		return cap.args[0] != (unsigned int)cap.args[0] ? -EINVAL : 0;
+	}
+	return vm->arch->vm_enable_cap(vm, &cap);
+}
+
+long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case KVM_CREATE_VCPU:
+		return sk_vcpu_create(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION:
+		return set_memory_region(vm, arg);
+	case KVM_GET_DIRTY_LOG:
+		return get_dirty_log(vm, arg);
+	case KVM_CLEAR_DIRTY_LOG:
+		return clear_dirty_log(vm, arg);
+	case KVM_ENABLE_CAP:
+		return enable_cap(vm, arg);
+	case KVM_CHECK_EXTENSION:
+		return sk_check_extension(vm, (long)arg);
+	}
+	bool found;
+	long r = sk_call_table(vm->arch->vm_ioctls, vm, cmd, arg, &found);
+	return found ? r : -ENOTTY;
+}

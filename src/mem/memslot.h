@@ -38,8 +38,11 @@ struct sk_slotset {
 	uint64_t gen;
 	int n;                   /* slots of address space 0, sorted by gpa */
 	struct sk_memslot *slots;
-	int n_all;               /* every slot of every address space, by id */
+	int n_all;               /* every slot of every address space */
 	struct sk_memslot *all;
+	/* A dirty bitmap the update that replaced this set dropped: freed
+	 * with the set, once no vCPU can still be marking it. */
+	_Atomic unsigned long *retired_dirty;
 };
 
 struct sk_memslots {
@@ -80,7 +83,7 @@ void sk_mem_destroy(struct sk_memslots *m);
  * success *old_set is the set to free once no vCPU uses it (may be NULL).
  * Returns 0 or -errno. Caller holds the VM lock. */
 int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
-		      uint32_t valid_flags, struct sk_slotset **old_set);
+		      uint32_t valid_flags, bool dirty_initially_set, struct sk_slotset **old_set);
 void sk_mem_free_set(struct sk_slotset *set);
 
 /* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG on the current set. `manual`

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install what building and testing softkvm needs (Debian 12), if missing.
+set -eu
+PKGS="gcc clang libc6-dev linux-libc-dev binutils meson ninja-build pkg-config \
+libzydis-dev libcapstone-dev"
+missing=""
+for p in $PKGS; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "softkvm: installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2

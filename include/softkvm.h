@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+/* KVM_CREATE_VM type bit (softkvm's one extension of the API): on an
+ * x86-64 host, a VM with this bit set is an arm64 VM, driven with the arm64
+ * UAPI (structs and ioctl numbers of arm64's <linux/kvm.h>). The other
+ * bits are the arm64 type (KVM_VM_TYPE_ARM_IPA_SIZE). On an arm64 host
+ * every VM is arm64 and the bit is accepted and ignored. */
+#define SOFTKVM_VM_ARM64 0x01000000UL
+
 /* open("/dev/kvm", flags): a new system fd, or -1 with errno. */
 int softkvm_open(int flags);
 

@@ -74,10 +74,15 @@ struct sk_arch_ops {
 	unsigned pio_page;
 };
 
-/* The architectures this build offers. */
+/* The architectures this build offers (SK_ARCH_X86 / SK_ARCH_ARM64 are
+ * defined by the build for the arches compiled in). */
 extern const struct sk_arch_ops sk_arch_x86;
+extern const struct sk_arch_ops sk_arch_arm64;
 
-/* The arch of VMs created by default on this host. */
+/* The arch of VMs created by default on this host (and of the system fd). */
 const struct sk_arch_ops *sk_arch_default(void);
+/* The arch KVM_CREATE_VM's type asks for; strips softkvm's own type bits
+ * (SOFTKVM_VM_ARM64 in softkvm.h) from *type. */
+const struct sk_arch_ops *sk_arch_for_vm_type(unsigned long *type);
 
 #endif

@@ -91,7 +91,7 @@ static inline const struct sk_slotset *sk_vcpu_ack_slots(struct sk_vcpu *vcpu, s
 /* Take one reference to a VM; drop it (destroying VM and vCPUs on the last). */
 void sk_vm_get(struct sk_vm *vm);
 void sk_vm_put(struct sk_vm *vm);
-struct sk_vm *sk_vm_create(unsigned long type);
+struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type);
 long sk_vcpu_create(struct sk_vm *vm, unsigned long id);
 void sk_vcpu_free(struct sk_vcpu *vcpu);
 

@@ -10,11 +10,11 @@
 
 static long create_vm(unsigned long type)
 {
-	const struct sk_arch_ops *arch = sk_arch_default();
+	const struct sk_arch_ops *arch = sk_arch_for_vm_type(&type);
 	int r = arch->vm_type_valid(type);
 	if (r)
 		return r;
-	struct sk_vm *vm = sk_vm_create(type);
+	struct sk_vm *vm = sk_vm_create(arch, type);
 	if (!vm)
 		return -ENOMEM;
 	int fd = memfd_create("kvm-vm", MFD_CLOEXEC);

@@ -9,13 +9,13 @@
 #include "kvm/kvm.h"
 #include "kvm/uaccess.h"
 
-struct sk_vm *sk_vm_create(unsigned long type)
+struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type)
 {
 	struct sk_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
 	atomic_init(&vm->refs, 1);
-	vm->arch = sk_arch_default();
+	vm->arch = arch;
 	vm->type = type;
 	vm->max_vcpus = SK_MAX_VCPUS;
 	pthread_mutex_init(&vm->lock, NULL);

@@ -116,6 +116,8 @@ void sk_mem_destroy(struct sk_memslots *m)
 
 static int check_region(const struct kvm_userspace_memory_region *r, uint32_t valid_flags)
 {
+	if ((uint16_t)r->slot >= SK_USER_MEM_SLOTS)
+		return -EINVAL;
 	if (r->flags & ~valid_flags)
 		return -EINVAL;
 	if ((r->memory_size & (SK_PAGE_SIZE - 1)) || (r->guest_phys_addr & (SK_PAGE_SIZE - 1)))
@@ -123,7 +125,7 @@ static int check_region(const struct kvm_userspace_memory_region *r, uint32_t va
 	if ((r->userspace_addr & (SK_PAGE_SIZE - 1)) || r->userspace_addr > TASK_SIZE_MAX ||
 	    r->memory_size > TASK_SIZE_MAX - r->userspace_addr)
 		return -EINVAL;
-	if ((r->slot >> 16) >= SK_ADDRESS_SPACES || (uint16_t)r->slot >= SK_USER_MEM_SLOTS)
+	if ((r->slot >> 16) >= SK_ADDRESS_SPACES)
 		return -EINVAL;
 	if (r->guest_phys_addr + r->memory_size < r->guest_phys_addr)
 		return -EINVAL;

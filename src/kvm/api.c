@@ -1,7 +1,7 @@
 /* The in-process API of softkvm.h: fd bookkeeping and ioctl routing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +13,13 @@
 int sk_sys_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
+}
+
+/* A real fd that, like KVM's anonymous inodes, cannot be mmap'ed or read. */
+int sk_anon_fd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 static int fail(long r)
@@ -29,7 +36,7 @@ SK_EXPORT const char *softkvm_version(void)
 SK_EXPORT int softkvm_open(int flags)
 {
 	sk_signals_init();
-	int fd = memfd_create("kvm", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	int fd = eventfd(0, (flags & O_CLOEXEC) ? EFD_CLOEXEC : 0);
 	if (fd < 0)
 		return -1;
 	int r = sk_fd_install(SK_FILE_SYS, NULL, fd);

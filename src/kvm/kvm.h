@@ -118,6 +118,9 @@ void sk_fd_dup(int oldfd, int newfd);
 /* Signals (signals.c): install softkvm's handlers for SIGSEGV/SIGBUS so
  * a fault on guest memory ends KVM_RUN with EFAULT instead of the process. */
 void sk_signals_init(void);
+/* After KVM_RUN restored the thread's mask: queue again the signals taken
+ * during it, so they are delivered (or stay pending) as after a syscall. */
+void sk_signals_redeliver(void);
 /* Set while the vCPU on this thread touches guest memory; a fault on a
  * memslot's host range then jumps here. */
 extern _Thread_local sigjmp_buf *sk_guest_fault_jb;
@@ -129,5 +132,6 @@ void sk_trace_ioctl(int fd, enum sk_file_kind kind, void *obj, unsigned long cmd
 
 /* Raw syscalls for fds, so that the core never re-enters the preload seam. */
 int sk_sys_close(int fd);
+int sk_anon_fd(void); /* an fd for a system or VM object, or -errno */
 
 #endif

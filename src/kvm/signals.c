@@ -3,15 +3,20 @@
  *
  * softkvm installs its own trampoline for every signal the program
  * handles (softkvm_sigaction, reached through the preload seam's
- * sigaction). The trampoline posts SK_REQ_EXIT to the vCPU running on this
- * thread, then calls the program's handler: the vCPU sees the request at
- * its next block boundary and KVM_RUN returns EINTR with KVM_EXIT_INTR,
- * after the handler ran, as with real KVM.
+ * sigaction). During KVM_RUN the trampoline does not run the program's
+ * handler: it records the signal and posts SK_REQ_EXIT; the vCPU sees the
+ * request at its next block boundary and KVM_RUN ends with EINTR and
+ * KVM_EXIT_INTR. Once the thread's own signal mask is back, the recorded
+ * signals are queued to the thread again, so the kernel delivers them as it
+ * would on return from the real ioctl: the handler runs before ioctl()
+ * returns, or the signal stays pending if the thread's mask blocks it.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kvm/kvm.h"
 #include "softkvm.h"
@@ -27,6 +32,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction user_act[_NSIG]; /* what the program asked for */
 static bool user_known[_NSIG];
 
+/* Signals taken during this thread's KVM_RUN, to be queued again. */
+#define DEFER_MAX 16
+static _Thread_local siginfo_t deferred[DEFER_MAX];
+static _Thread_local int n_deferred;
+
 static bool is_fault_signal(int sig)
 {
 	return sig == SIGSEGV || sig == SIGBUS;
@@ -36,8 +46,10 @@ static void call_user(int sig, siginfo_t *info, void *uc)
 {
 	struct sigaction act = user_act[sig];
 	if (act.sa_flags & SA_RESETHAND) {
-		user_act[sig].sa_handler = SIG_DFL;
-		user_act[sig].sa_flags &= ~SA_SIGINFO;
+		struct sigaction dfl = {.sa_handler = SIG_DFL};
+		user_act[sig] = dfl;
+		if (!is_fault_signal(sig))
+			__sigaction(sig, &dfl, NULL);
 	}
 	if (act.sa_flags & SA_SIGINFO) {
 		act.sa_sigaction(sig, info, uc);
@@ -51,6 +63,24 @@ static void call_user(int sig, siginfo_t *info, void *uc)
 	}
 }
 
+static void defer(const siginfo_t *info)
+{
+	bool rt = info->si_signo >= SIGRTMIN;
+	for (int i = 0; i < n_deferred && !rt; i++)
+		if (deferred[i].si_signo == info->si_signo)
+			return; /* standard signals do not queue */
+	if (n_deferred < DEFER_MAX)
+		deferred[n_deferred++] = *info;
+}
+
+void sk_signals_redeliver(void)
+{
+	int n = n_deferred;
+	n_deferred = 0;
+	for (int i = 0; i < n; i++)
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), deferred[i].si_signo, &deferred[i]);
+}
+
 static void trampoline(int sig, siginfo_t *info, void *uc)
 {
 	struct sk_vcpu *vcpu = sk_current_vcpu;
@@ -59,8 +89,11 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 		sk_guest_fault_jb = NULL;
 		siglongjmp(*jb, 1);
 	}
-	if (vcpu)
+	if (vcpu) {
+		defer(info);
 		sk_vcpu_request(vcpu, SK_REQ_EXIT);
+		return;
+	}
 	int saved = errno;
 	call_user(sig, info, uc);
 	errno = saved;
@@ -74,9 +107,9 @@ static struct sigaction kernel_act(int sig, const struct sigaction *act)
 		       (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN);
 	if (handled || is_fault_signal(sig)) {
 		k.sa_sigaction = trampoline;
-		k.sa_flags |= SA_SIGINFO;
+		k.sa_flags = (k.sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
 		if (is_fault_signal(sig))
-			k.sa_flags = (k.sa_flags & ~SA_RESETHAND) | SA_NODEFER | SA_ONSTACK;
+			k.sa_flags |= SA_NODEFER | SA_ONSTACK;
 	}
 	return k;
 }

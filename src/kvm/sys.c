@@ -1,6 +1,5 @@
 /* The system fd (/dev/kvm): kvm_dev_ioctl's counterpart. */
 #include <errno.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -17,11 +16,10 @@ static long create_vm(unsigned long type)
 	struct sk_vm *vm = sk_vm_create(arch, type);
 	if (!vm)
 		return -ENOMEM;
-	int fd = memfd_create("kvm-vm", MFD_CLOEXEC);
+	int fd = sk_anon_fd();
 	if (fd < 0) {
-		r = -errno;
 		sk_vm_put(vm);
-		return r;
+		return fd;
 	}
 	r = sk_fd_install(SK_FILE_VM, vm, fd);
 	if (r < 0) {

@@ -153,10 +153,11 @@ static long vcpu_run(struct sk_vcpu *vcpu, unsigned long arg)
 	if (r == 0 && is_io_exit(vcpu->run->exit_reason))
 		vcpu->io_pending = true;
 	atomic_store(&vcpu->in_run, false);
-	sk_current_vcpu = NULL;
-	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_EXIT);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sk_current_vcpu = NULL;
+	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_EXIT);
+	sk_signals_redeliver();
 	return r;
 }
 

@@ -1,1 +1,151 @@
-/* placeholder: being written */
+/* CPUID: what softkvm offers (KVM_GET_SUPPORTED_CPUID) and the guest's
+ * view as KVM_SET_CPUID2 set it, with KVM's lookup rules.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/sys.h"
+
+#define BIT(n) (1u << (n))
+
+/* Features the interpreter and the system part implement. Only these are
+ * offered; extend here when the interpreter grows (SSE*, CX16...). */
+#define F1_EDX (BIT(0) /* FPU */ | BIT(2) /* DE */ | BIT(3) /* PSE */ | BIT(4) /* TSC */ | \
+		BIT(5) /* MSR */ | BIT(6) /* PAE */ | BIT(7) /* MCE */ | BIT(8) /* CX8 */ | \
+		BIT(9) /* APIC */ | BIT(11) /* SEP */ | BIT(12) /* MTRR */ | BIT(13) /* PGE */ | \
+		BIT(14) /* MCA */ | BIT(15) /* CMOV */ | BIT(16) /* PAT */ | BIT(17) /* PSE36 */ | \
+		BIT(19) /* CLFLUSH */)
+#define F1_ECX (BIT(13) /* CX16 */ | BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | \
+		BIT(31) /* HYPERVISOR */)
+#define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(9) /* ERMS */)
+#define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
+#define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
+#define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \
+		 BIT(27) /* RDTSCP */ | BIT(29) /* LM */)
+
+#define SIGNATURE 0x000306a9u   /* family 6, model 0x3a, stepping 9 */
+#define MAX_CPUID_ENTRIES 256   /* KVM_MAX_CPUID_ENTRIES */
+
+static void put(struct kvm_cpuid_entry2 *e, uint32_t fn, uint32_t idx, uint32_t flags, uint32_t a,
+		uint32_t b, uint32_t c, uint32_t d)
+{
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = flags;
+	e->eax = a;
+	e->ebx = b;
+	e->ecx = c;
+	e->edx = d;
+}
+
+static uint32_t str4(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, 4);
+	return v;
+}
+
+/* Fill up to max entries; returns the count, or -1 when max is too small. */
+int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
+{
+	static const char brand[49] = "softkvm virtual CPU";
+	struct kvm_cpuid_entry2 t[16];
+	int n = 0;
+	put(&t[n++], 0, 0, 0, 7, str4("Genu"), str4("ntel"), str4("ineI"));
+	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX, F1_EDX);
+	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, F7_EBX, 0, F7_EDX);
+	put(&t[n++], 0x40000000, 0, 0, 0x40000001, str4("KVMK"), str4("VMKV"), str4("M\0\0\0"));
+	put(&t[n++], 0x40000001, 0, 0, 0, 0, 0, 0);
+	put(&t[n++], 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
+	put(&t[n++], 0x80000001, 0, 0, 0, 0, F81_ECX, F81_EDX);
+	for (int i = 0; i < 3; i++) {
+		const char *b = brand + 16 * i;
+		put(&t[n++], 0x80000002 + i, 0, 0, str4(b), str4(b + 4), str4(b + 8), str4(b + 12));
+	}
+	put(&t[n++], 0x80000008, 0, 0, 0x3000 | X86_MAXPHYADDR, 0, 0, 0);
+	if (n > max)
+		return -1;
+	memcpy(out, t, n * sizeof(t[0]));
+	return n;
+}
+
+int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n)
+{
+	struct kvm_cpuid_entry2 *copy = NULL;
+	if (n) {
+		copy = malloc(n * sizeof(*e));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, e, n * sizeof(*e));
+	}
+	free(cpu->cpuid);
+	cpu->cpuid = copy;
+	cpu->ncpuid = n;
+	return 0;
+}
+
+static const struct kvm_cpuid_entry2 *find(const struct x86_cpu *cpu, uint32_t fn, uint32_t idx)
+{
+	for (int i = 0; i < cpu->ncpuid; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpu->cpuid[i];
+		if (e->function == fn &&
+		    (e->index == idx || !(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)))
+			return e;
+	}
+	return NULL;
+}
+
+/* Intel's rule, as KVM: a leaf above its class's maximum reads as the
+ * maximum basic leaf (same subleaf). */
+static const struct kvm_cpuid_entry2 *out_of_range(const struct x86_cpu *cpu, uint32_t fn,
+						   uint32_t idx)
+{
+	const struct kvm_cpuid_entry2 *basic = find(cpu, 0, 0), *cls;
+	if (!basic)
+		return NULL;
+	if (basic->ebx == str4("Auth") || basic->ebx == str4("Hygo"))
+		return NULL;
+	if (fn >= 0x40000000 && fn <= 0x4fffffff)
+		cls = find(cpu, fn & 0xffffff00, 0);
+	else if (fn >= 0xc0000000)
+		cls = find(cpu, 0xc0000000, 0);
+	else
+		cls = find(cpu, fn & 0x80000000, 0);
+	if (cls && fn <= cls->eax)
+		return NULL;
+	return find(cpu, basic->eax, idx);
+}
+
+void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	const struct kvm_cpuid_entry2 *e = find(cpu, leaf, subleaf);
+	uint32_t fn = leaf;
+	if (!e) {
+		e = out_of_range(cpu, leaf, subleaf);
+		if (e)
+			fn = e->function;
+	}
+	if (!e) {
+		out[0] = out[1] = out[2] = out[3] = 0;
+		if (leaf == 0xb || leaf == 0x1f) {
+			const struct kvm_cpuid_entry2 *one = find(cpu, leaf, 1);
+			if (one) {
+				out[2] = subleaf & 0xff;
+				out[3] = one->edx;
+			}
+		}
+		return;
+	}
+	out[0] = e->eax;
+	out[1] = e->ebx;
+	out[2] = e->ecx;
+	out[3] = e->edx;
+	if (fn == 1) {
+		/* Bits that follow guest state (kvm_update_cpuid_runtime). */
+		if (!(cpu->apic_base & 0x800))
+			out[3] &= ~BIT(9);
+		out[2] = (out[2] & ~BIT(27)) | ((cpu->cr4 & X86_CR4_OSXSAVE) ? BIT(27) : 0);
+	}
+}

@@ -1,1 +1,419 @@
-/* placeholder: being written */
+/* The block cache and the execution loop.
+ *
+ * A block is a run of decoded instructions inside one guest-physical page,
+ * keyed by its start address and the mode bits that change decoding. It
+ * keeps a copy of the bytes it was decoded from. A block is trusted while
+ * its stamps are current: the cache epoch (bumped on every KVM_RUN entry,
+ * as userspace may have written guest memory) and its page's version
+ * (bumped by every guest write to the page). A stale block is compared
+ * with guest memory and re-decoded only if the bytes differ, so data
+ * written next to code costs a memcmp, not a decode.
+ *
+ * Blocks live until x86_blocks_flush (or the cache grows past BLK_LIMIT);
+ * a flush requested while a block runs is deferred to the block's end.
+ * An instruction that crosses a page is decoded afresh each time into a
+ * scratch block that is never cached.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/insn.h"
+#include "kvm/kvm.h"
+
+#define BLK_HASH 8192
+#define PAGE_HASH 2048
+#define BLK_MAX_INSNS 64
+#define BLK_LIMIT 65536
+
+struct x86_code_page {
+	struct x86_code_page *next;
+	uint64_t pg;
+	uint32_t ver;
+};
+
+struct x86_block {
+	struct x86_block *next;
+	struct x86_code_page *page;   /* NULL for the scratch block */
+	uint64_t gpa;
+	uint32_t epoch, ver;
+	uint16_t n, nbytes;
+	uint8_t mkey;
+	bool dead;                    /* replaced; kept until the next flush */
+	bool branch_end;              /* ends in a near relative branch */
+	uint8_t chain_next;
+	/* Successors in the same linear page, found without a translation. */
+	struct x86_block *chain[2];
+	uint8_t *bytes;
+	struct x86_insn insn[];
+};
+
+struct x86_block_cache {
+	struct x86_block *hash[BLK_HASH];
+	struct x86_code_page *pages[PAGE_HASH];
+	uint32_t epoch;
+	unsigned nblocks;
+	struct x86_block *cur;       /* the block executing, or NULL */
+	bool cur_stale;              /* its page was written: leave it now */
+	bool flush_pending;
+	struct x86_block *scratch;   /* page-crossing instruction */
+	struct x86_block *dead;      /* replaced blocks: chains may still point here */
+};
+
+static inline unsigned blk_hash(uint64_t gpa, unsigned mkey)
+{
+	return (unsigned)((gpa * 0x9e3779b97f4a7c15ull) >> 40 ^ mkey) & (BLK_HASH - 1);
+}
+
+static inline unsigned page_hash(uint64_t pg)
+{
+	return (unsigned)((pg >> 12) * 0x9e3779b1u) >> 21 & (PAGE_HASH - 1);
+}
+
+struct x86_block_cache *x86_blocks_new(void)
+{
+	struct x86_block_cache *bc = calloc(1, sizeof(*bc));
+	if (!bc)
+		return NULL;
+	bc->scratch = calloc(1, sizeof(struct x86_block) + sizeof(struct x86_insn));
+	if (!bc->scratch) {
+		free(bc);
+		return NULL;
+	}
+	bc->epoch = 1;
+	return bc;
+}
+
+static void do_flush(struct x86_block_cache *bc)
+{
+	while (bc->dead) {
+		struct x86_block *n = bc->dead->next;
+		free(bc->dead);
+		bc->dead = n;
+	}
+	for (unsigned h = 0; h < BLK_HASH; h++) {
+		struct x86_block *b = bc->hash[h];
+		while (b) {
+			struct x86_block *n = b->next;
+			free(b);
+			b = n;
+		}
+		bc->hash[h] = NULL;
+	}
+	for (unsigned h = 0; h < PAGE_HASH; h++) {
+		struct x86_code_page *p = bc->pages[h];
+		while (p) {
+			struct x86_code_page *n = p->next;
+			free(p);
+			p = n;
+		}
+		bc->pages[h] = NULL;
+	}
+	bc->nblocks = 0;
+	bc->flush_pending = false;
+}
+
+void x86_blocks_free(struct x86_block_cache *bc)
+{
+	if (!bc)
+		return;
+	do_flush(bc);
+	free(bc->scratch);
+	free(bc);
+}
+
+void x86_blocks_flush(struct x86_block_cache *bc)
+{
+	if (!bc)
+		return;
+	if (bc->cur) {
+		bc->flush_pending = true;
+		bc->cur_stale = true;
+		return;
+	}
+	do_flush(bc);
+}
+
+static struct x86_code_page *page_find(struct x86_block_cache *bc, uint64_t pg)
+{
+	for (struct x86_code_page *p = bc->pages[page_hash(pg)]; p; p = p->next)
+		if (p->pg == pg)
+			return p;
+	return NULL;
+}
+
+void x86_blocks_invalidate_page(struct x86_block_cache *bc, uint64_t gpa)
+{
+	if (!bc)
+		return;
+	struct x86_code_page *p = page_find(bc, gpa & ~(SK_PAGE_SIZE - 1));
+	if (!p)
+		return;
+	p->ver++;
+	if (bc->cur && bc->cur->page == p)
+		bc->cur_stale = true;
+}
+
+bool x86_blocks_is_code_page(struct x86_block_cache *bc, uint64_t gpa)
+{
+	return bc && page_find(bc, gpa & ~(SK_PAGE_SIZE - 1));
+}
+
+void x86_blocks_new_epoch(struct x86_block_cache *bc)
+{
+	if (bc)
+		bc->epoch++;
+}
+
+/* ---- building blocks ---- */
+
+static const struct x86_insn ud_insn = { .fn = x86_h_ud, .len = 0 };
+
+/* The mode bits a decoded block depends on. */
+static inline unsigned mode_key(const struct x86_cpu *cpu)
+{
+	return cpu->mode * 2 + cpu->seg[X86_CS].db;
+}
+
+/* Decode the instruction at the page end that crosses into the next page. */
+static struct x86_block *build_crossing(struct x86_cpu *cpu, struct x86_block_cache *bc,
+					const uint8_t *p, uint64_t lin)
+{
+	uint8_t buf[16];
+	unsigned first = SK_PAGE_SIZE - (lin & (SK_PAGE_SIZE - 1));
+	uint64_t gpa2;
+	memcpy(buf, p, first);
+	const uint8_t *p2 = x86_fetch_ptr(cpu, (lin + first) & (x86_long64(cpu) ? ~0ull : 0xffffffffull), &gpa2);
+	if (!p2)
+		x86_emulation_failure(cpu);
+	memcpy(buf + first, p2, 15 - first);
+	struct x86_block *b = bc->scratch;
+	bool ends, more;
+	if (!x86_decode(cpu, buf, 15, &b->insn[0], &ends, &more))
+		b->insn[0] = ud_insn;
+	b->n = 1;
+	return b;
+}
+
+static struct x86_code_page *page_get(struct x86_cpu *cpu, struct x86_block_cache *bc, uint64_t pg)
+{
+	struct x86_code_page *p = page_find(bc, pg);
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		x86_emulation_failure(cpu);
+	p->pg = pg;
+	unsigned h = page_hash(pg);
+	p->next = bc->pages[h];
+	bc->pages[h] = p;
+	/* No write TLB entry may survive for a page that now holds code. */
+	x86_tlb_flush(cpu);
+	return p;
+}
+
+static struct x86_block *build(struct x86_cpu *cpu, struct x86_block_cache *bc,
+			       const uint8_t *p, uint64_t gpa, uint64_t lin, unsigned mkey)
+{
+	struct x86_insn tmp[BLK_MAX_INSNS];
+	unsigned n = 0, off = 0;
+	unsigned avail = SK_PAGE_SIZE - (gpa & (SK_PAGE_SIZE - 1));
+	while (n < BLK_MAX_INSNS && off < avail) {
+		bool ends, more;
+		unsigned left = avail - off;
+		if (!x86_decode(cpu, p + off, left < 15 ? left : 15, &tmp[n], &ends, &more)) {
+			if (more) {
+				if (n == 0)
+					return build_crossing(cpu, bc, p, lin);
+				break;
+			}
+			/* Invalid: #UD when (if) execution gets here. */
+			tmp[n++] = ud_insn;
+			break;
+		}
+		off += tmp[n].len;
+		n++;
+		if (ends)
+			break;
+	}
+	struct x86_block *b = malloc(sizeof(*b) + n * sizeof(struct x86_insn) + off);
+	if (!b)
+		x86_emulation_failure(cpu);
+	memcpy(b->insn, tmp, n * sizeof(struct x86_insn));
+	b->bytes = (uint8_t *)(b->insn + n);
+	memcpy(b->bytes, p, off);
+	b->n = n;
+	b->nbytes = off;
+	b->dead = false;
+	b->chain[0] = b->chain[1] = NULL;
+	b->chain_next = 0;
+	const struct x86_insn *last = &b->insn[n - 1];
+	b->branch_end = last->fn == x86_h_jcc || last->fn == x86_h_loop || last->fn == x86_h_jcxz ||
+			((last->fn == x86_h_jmp || last->fn == x86_h_call) && !last->far &&
+			 last->op[0].kind == OPK_IMM);
+	b->gpa = gpa;
+	b->mkey = mkey;
+	b->page = page_get(cpu, bc, gpa & ~(SK_PAGE_SIZE - 1));
+	b->epoch = bc->epoch;
+	b->ver = b->page->ver;
+	unsigned h = blk_hash(gpa, mkey);
+	b->next = bc->hash[h];
+	bc->hash[h] = b;
+	bc->nblocks++;
+	return b;
+}
+
+/* Retire a block whose bytes changed; chains may still point at it. */
+static void kill_block(struct x86_block_cache *bc, struct x86_block *b)
+{
+	struct x86_block **pp = &bc->hash[blk_hash(b->gpa, b->mkey)];
+	while (*pp != b)
+		pp = &(*pp)->next;
+	*pp = b->next;
+	b->dead = true;
+	b->next = bc->dead;
+	bc->dead = b;
+}
+
+static inline bool stamps_ok(const struct x86_block_cache *bc, struct x86_block *b)
+{
+	return b->epoch == bc->epoch && b->ver == b->page->ver;
+}
+
+/* The block at cpu->rip, decoded if needed. May raise (#GP, #PF). */
+static struct x86_block *lookup(struct x86_cpu *cpu, struct x86_block_cache *bc, uint64_t *linp)
+{
+	uint64_t rip = cpu->rip, lin;
+	cpu->insn_rip = rip;
+	if (x86_long64(cpu)) {
+		lin = rip;
+	} else {
+		if (rip > cpu->seg[X86_CS].limit)
+			x86_raise(cpu, X86_GP, true, 0);
+		lin = (cpu->seg[X86_CS].base + rip) & 0xffffffffull;
+	}
+	*linp = lin;
+	uint64_t gpa;
+	const uint8_t *p = x86_fetch_ptr(cpu, lin, &gpa);
+	if (!p)
+		x86_emulation_failure(cpu);
+	unsigned mkey = mode_key(cpu);
+	for (struct x86_block *b = bc->hash[blk_hash(gpa, mkey)]; b; b = b->next) {
+		if (b->gpa != gpa || b->mkey != mkey)
+			continue;
+		if (__builtin_expect(stamps_ok(bc, b), 1))
+			return b;
+		if (!memcmp(b->bytes, p, b->nbytes)) {
+			b->epoch = bc->epoch;
+			b->ver = b->page->ver;
+			return b;
+		}
+		kill_block(bc, b);
+		break;
+	}
+	return build(cpu, bc, p, gpa, lin, mkey);
+}
+
+/* ---- the loop ---- */
+
+/* The successor of prev when it starts in the same linear page (so the
+ * same translation holds) and is still current; else NULL. */
+static inline struct x86_block *chained(struct x86_cpu *cpu, struct x86_block_cache *bc,
+					 struct x86_block *prev, uint64_t prev_lin, uint64_t *linp)
+{
+	uint64_t lin = x86_long64(cpu) ? cpu->rip
+				       : (cpu->seg[X86_CS].base + cpu->rip) & 0xffffffffull;
+	if ((lin ^ prev_lin) & ~(SK_PAGE_SIZE - 1))
+		return NULL;
+	uint64_t gpa = (prev->gpa & ~(SK_PAGE_SIZE - 1)) | (lin & (SK_PAGE_SIZE - 1));
+	*linp = lin;
+	for (int k = 0; k < 2; k++) {
+		struct x86_block *b = prev->chain[k];
+		if (b && b->gpa == gpa && b->mkey == prev->mkey && !b->dead && stamps_ok(bc, b))
+			return b;
+	}
+	return NULL;
+}
+
+/* The single-step trap after an instruction executed with TF = 1. */
+static void tf_trap(struct x86_cpu *cpu)
+{
+	cpu->dr6 |= 1u << 14;   /* BS */
+	if (!x86_deliver(cpu, X86_DB, false, 0, false, cpu->rip))
+		x86_exit_to_user(cpu);
+}
+
+enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
+{
+	struct x86_block_cache *bc = cpu->blocks;
+	_Atomic uint32_t *req = &cpu->vcpu->requests;
+	bc->cur = NULL;
+	if (bc->flush_pending)
+		do_flush(bc);
+	struct x86_block *prev = NULL;   /* may chain to the next block */
+	uint64_t prev_lin = 0, lin;
+	for (;;) {
+		if (cpu->shadow && cpu->rip != cpu->shadow_rip)
+			cpu->shadow = 0;
+		/* A single step always runs its instruction (the run loop uses
+		 * it to finish an instruction whose IO completed). */
+		if (!single_step) {
+			if (atomic_load_explicit(req, memory_order_relaxed))
+				return X86_STOP_REQUEST;
+			if (cpu->event_waiting && (cpu->rflags & X86_IF) && !cpu->shadow)
+				return X86_STOP_EVENT_WINDOW;
+		}
+		if (bc->nblocks > BLK_LIMIT) {
+			do_flush(bc);
+			prev = NULL;
+		}
+
+		struct x86_block *b = prev ? chained(cpu, bc, prev, prev_lin, &lin) : NULL;
+		if (!b) {
+			b = lookup(cpu, bc, &lin);
+			if (prev && b->page && !((lin ^ prev_lin) & ~(SK_PAGE_SIZE - 1))) {
+				prev->chain[prev->chain_next] = b;
+				prev->chain_next ^= 1;
+			}
+		}
+		prev = NULL;
+		bool tf = cpu->rflags & X86_TF;
+		bool one = single_step || tf || cpu->shadow;
+		uint64_t ripmask = x86_long64(cpu) ? ~0ull : 0xffffffffull;
+		const struct x86_insn *i = b->insn, *end = i + (one ? 1 : b->n);
+		int r = X86_NEXT;
+		bc->cur = b;
+		bc->cur_stale = false;
+		for (; i < end; i++) {
+			uint64_t rip = cpu->rip;
+			cpu->insn_rip = rip;
+			cpu->rip = (rip + i->len) & ripmask;
+			r = i->fn(cpu, i);
+			if (__builtin_expect(r != X86_NEXT || bc->cur_stale, 0))
+				break;
+		}
+		bc->cur = NULL;
+		if (bc->flush_pending)
+			do_flush(bc);
+		if (one) {
+			/* The shadow covered exactly the instruction that just retired. */
+			if (cpu->shadow && cpu->shadow_rip == cpu->insn_rip)
+				cpu->shadow = 0;
+			/* INT n clears TF on delivery and takes no step trap. */
+			if (tf && r != X86_HALT && b->insn[0].fn != x86_h_int)
+				tf_trap(cpu);
+			if (r == X86_HALT)
+				return X86_STOP_HLT;
+			if (single_step)
+				return X86_STOP_STEP;
+			continue;
+		}
+		if (r == X86_HALT)
+			return X86_STOP_HLT;
+		/* Near branches and running off the end keep the translation. */
+		if (!bc->cur_stale && b->page && b->mkey == mode_key(cpu) &&
+		    (r == X86_NEXT || (r == X86_END && i == end - 1 && b->branch_end))) {
+			prev = b;
+			prev_lin = lin;
+		}
+	}
+}

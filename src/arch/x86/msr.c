@@ -1,1 +1,377 @@
-/* placeholder: being written */
+/* Model-specific registers: one table entry per MSR (or range), with where
+ * it lives and how a read or write is checked. Guest RDMSR/WRMSR of an MSR
+ * not in the table is #GP, as KVM without ignore_msrs.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include "arch/x86/sys.h"
+
+#define MSR_TSC 0x10
+#define MSR_APIC_BASE 0x1b
+#define MSR_FEATURE_CONTROL 0x3a
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_UCODE_REV 0x8b
+#define MSR_SMBASE 0x9e
+#define MSR_ARCH_CAPABILITIES 0x10a
+#define MSR_MTRRCAP 0xfe
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MCG_CTL 0x17b
+#define MSR_MISC_ENABLE 0x1a0
+#define MSR_MTRR_VAR 0x200
+#define MSR_MTRR_FIX64K 0x250
+#define MSR_MTRR_FIX16K 0x258
+#define MSR_MTRR_FIX4K 0x268
+#define MSR_PAT 0x277
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103
+
+#define ARCH_CAP_VALUE 0x179ull   /* RDCL_NO, SKIP_L1DFL, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO */
+#define UCODE_REV_VALUE 0x100000000ull
+
+enum {
+	F_CANON = 1u << 0,     /* guest writes must be canonical */
+	F_HOST_ONLY = 1u << 1, /* not accessible to the guest */
+	F_RO = 1u << 2,        /* guest writes #GP; host writes must match */
+};
+
+struct msr_desc {
+	uint32_t idx;
+	uint16_t n;            /* MSRs covered, from idx */
+	uint16_t flags;
+	size_t off;            /* plain storage in struct x86_sys, 8 bytes each */
+	bool (*get)(struct x86_cpu *cpu, uint32_t idx, uint64_t *val);
+	bool (*set)(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host);
+};
+
+#define CPU(field) offsetof(struct x86_sys, cpu.field)
+#define SYS(field) offsetof(struct x86_sys, field)
+
+uint64_t x86_host_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The guest TSC runs at 1 GHz (tsc_khz 1000000): one tick per host ns. */
+uint64_t x86_rdtsc(struct x86_cpu *cpu)
+{
+	return x86_host_ns() + cpu->tsc_offset;
+}
+
+static bool canonical(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+static bool get_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	*val = x86_rdtsc(cpu);
+	return true;
+}
+
+static bool set_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	uint64_t old = x86_rdtsc(cpu);
+	cpu->tsc_offset = val - x86_host_ns();
+	if (!host)
+		x86_sys(cpu)->ia32_tsc_adjust += val - old;
+	return true;
+}
+
+static bool set_tsc_adjust(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	struct x86_sys *sys = x86_sys(cpu);
+	if (!host)
+		cpu->tsc_offset += val - sys->ia32_tsc_adjust;
+	sys->ia32_tsc_adjust = val;
+	return true;
+}
+
+static bool set_apic_base(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x2ff | (1ull << 10); /* no x2APIC */
+	if (val & rsvd)
+		return false;
+	cpu->apic_base = val;
+	return true;
+}
+
+static bool get_efer(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	*val = cpu->efer;
+	return true;
+}
+
+static bool set_efer(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	uint64_t ok = X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+	if (val & ~ok)
+		return false;
+	if (!host) {
+		if ((cpu->cr0 & X86_CR0_PG) && ((cpu->efer ^ val) & X86_EFER_LME))
+			return false;
+		val = (val & ~X86_EFER_LMA) | (cpu->efer & X86_EFER_LMA);
+	}
+	if ((val ^ cpu->efer) & X86_EFER_NXE)
+		x86_tlb_flush(cpu);
+	cpu->efer = val;
+	x86_mode_changed(cpu);
+	return true;
+}
+
+static bool get_seg_base(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	*val = cpu->seg[idx == MSR_FS_BASE ? X86_FS : X86_GS].base;
+	return true;
+}
+
+static bool set_seg_base(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!host && !canonical(val))
+		return false;
+	cpu->seg[idx == MSR_FS_BASE ? X86_FS : X86_GS].base = val;
+	return true;
+}
+
+static bool pat_valid(uint64_t val)
+{
+	for (int i = 0; i < 8; i++) {
+		unsigned t = (val >> (8 * i)) & 0xff;
+		if (t != 0 && t != 1 && t != 4 && t != 5 && t != 6 && t != 7)
+			return false;
+	}
+	return true;
+}
+
+static bool set_pat(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!pat_valid(val))
+		return false;
+	cpu->pat = val;
+	return true;
+}
+
+static bool mtrr_type_valid(unsigned t)
+{
+	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+
+static bool set_mtrr_fixed(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	for (int i = 0; i < 8; i++)
+		if (!mtrr_type_valid((val >> (8 * i)) & 0xff))
+			return false;
+	int slot = idx == MSR_MTRR_FIX64K ? 0 : idx < MSR_MTRR_FIX4K ? 1 + idx - MSR_MTRR_FIX16K :
+									 3 + idx - MSR_MTRR_FIX4K;
+	cpu->mtrr_fixed[slot] = val;
+	return true;
+}
+
+static bool get_mtrr_fixed(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	int slot = idx == MSR_MTRR_FIX64K ? 0 : idx < MSR_MTRR_FIX4K ? 1 + idx - MSR_MTRR_FIX16K :
+									 3 + idx - MSR_MTRR_FIX4K;
+	*val = cpu->mtrr_fixed[slot];
+	return true;
+}
+
+static bool set_mtrr_var(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	unsigned i = idx - MSR_MTRR_VAR;
+	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1);
+	rsvd |= (i & 1) ? 0x7ffull : 0xf00ull;   /* mask: bits 10..0 but V; base: 11..8 */
+	if (i & 1)
+		rsvd &= ~(1ull << 11);
+	if ((val & rsvd) || (!(i & 1) && !mtrr_type_valid(val & 0xff)))
+		return false;
+	cpu->mtrr_var[i] = val;
+	return true;
+}
+
+static bool set_mtrr_def(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if ((val & ~0xcffull) || !mtrr_type_valid(val & 0xff))
+		return false;
+	cpu->mtrr_def_type = val;
+	return true;
+}
+
+static bool get_const(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	switch (idx) {
+	case MSR_MTRRCAP: *val = 0x508; break;   /* 8 variable, fixed, WC */
+	case MSR_UCODE_REV: *val = UCODE_REV_VALUE; break;
+	case MSR_ARCH_CAPABILITIES: *val = ARCH_CAP_VALUE; break;
+	default: *val = 0; break;
+	}
+	return true;
+}
+
+static bool set_ignore(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	return true;
+}
+
+static bool set_mcg_status(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!host && val)
+		return false;
+	x86_sys(cpu)->mcg_status = val;
+	return true;
+}
+
+static bool set_mcg_ctl(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!host)
+		return false;   /* MCG_CAP.MCG_CTL_P is clear */
+	x86_sys(cpu)->mcg_ctl = val;
+	return true;
+}
+
+static bool set_tsc_aux(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!host && (val >> 32))
+		return false;
+	cpu->tsc_aux = val;
+	return true;
+}
+
+static const struct msr_desc msrs[] = {
+	{MSR_TSC, 1, 0, 0, get_tsc, set_tsc},
+	{MSR_APIC_BASE, 1, 0, CPU(apic_base), NULL, set_apic_base},
+	{MSR_FEATURE_CONTROL, 1, 0, SYS(feature_control), NULL, NULL},
+	{MSR_TSC_ADJUST, 1, 0, SYS(ia32_tsc_adjust), NULL, set_tsc_adjust},
+	{MSR_UCODE_REV, 1, 0, 0, get_const, set_ignore},
+	{MSR_SMBASE, 1, F_HOST_ONLY, SYS(smbase), NULL, NULL},
+	{MSR_ARCH_CAPABILITIES, 1, F_RO, 0, get_const, NULL},
+	{MSR_MTRRCAP, 1, F_RO, 0, get_const, NULL},
+	{MSR_SYSENTER_CS, 1, 0, CPU(sysenter_cs), NULL, NULL},
+	{MSR_SYSENTER_ESP, 1, F_CANON, CPU(sysenter_esp), NULL, NULL},
+	{MSR_SYSENTER_EIP, 1, F_CANON, CPU(sysenter_eip), NULL, NULL},
+	{MSR_MCG_CAP, 1, F_RO, 0, get_const, NULL},
+	{MSR_MCG_STATUS, 1, 0, SYS(mcg_status), NULL, set_mcg_status},
+	{MSR_MCG_CTL, 1, F_HOST_ONLY, SYS(mcg_ctl), NULL, set_mcg_ctl},
+	{MSR_MISC_ENABLE, 1, 0, CPU(misc_enable), NULL, NULL},
+	{MSR_MTRR_VAR, 16, 0, CPU(mtrr_var), NULL, set_mtrr_var},
+	{MSR_MTRR_FIX64K, 1, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
+	{MSR_MTRR_FIX16K, 2, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
+	{MSR_MTRR_FIX4K, 8, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
+	{MSR_PAT, 1, 0, CPU(pat), NULL, set_pat},
+	{MSR_MTRR_DEF_TYPE, 1, 0, CPU(mtrr_def_type), NULL, set_mtrr_def},
+	{MSR_EFER, 1, 0, 0, get_efer, set_efer},
+	{MSR_STAR, 1, 0, CPU(star), NULL, NULL},
+	{MSR_LSTAR, 1, F_CANON, CPU(lstar), NULL, NULL},
+	{MSR_CSTAR, 1, F_CANON, CPU(cstar), NULL, NULL},
+	{MSR_SFMASK, 1, 0, CPU(sfmask), NULL, NULL},
+	{MSR_FS_BASE, 2, 0, 0, get_seg_base, set_seg_base},
+	{MSR_KERNEL_GS_BASE, 1, F_CANON, CPU(kernel_gs_base), NULL, NULL},
+	{MSR_TSC_AUX, 1, 0, CPU(tsc_aux), NULL, set_tsc_aux},
+};
+
+/* KVM_GET_MSR_INDEX_LIST: every MSR above that save/restore should move. */
+const uint32_t x86_msr_index_list[] = {
+	MSR_TSC, MSR_APIC_BASE, MSR_FEATURE_CONTROL, MSR_TSC_ADJUST, MSR_UCODE_REV, MSR_SMBASE,
+	MSR_ARCH_CAPABILITIES, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+	MSR_MCG_STATUS, MSR_MCG_CTL, MSR_MISC_ENABLE, MSR_PAT, MSR_EFER, MSR_STAR, MSR_LSTAR,
+	MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
+};
+const unsigned x86_msr_index_count = sizeof(x86_msr_index_list) / sizeof(x86_msr_index_list[0]);
+
+/* KVM_GET_MSR_FEATURE_INDEX_LIST: read on the system fd. */
+const uint32_t x86_msr_feature_list[] = {MSR_ARCH_CAPABILITIES, MSR_UCODE_REV};
+const unsigned x86_msr_feature_count = 2;
+
+bool x86_msr_feature_get(uint32_t idx, uint64_t *val)
+{
+	switch (idx) {
+	case MSR_ARCH_CAPABILITIES: *val = ARCH_CAP_VALUE; return true;
+	case MSR_UCODE_REV: *val = UCODE_REV_VALUE; return true;
+	default: return false;
+	}
+}
+
+static const struct msr_desc *lookup(uint32_t idx)
+{
+	for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++)
+		if (idx - msrs[i].idx < msrs[i].n)
+			return &msrs[i];
+	return NULL;
+}
+
+static uint64_t *storage(struct x86_cpu *cpu, const struct msr_desc *d, uint32_t idx)
+{
+	return (uint64_t *)(void *)((char *)x86_sys(cpu) + d->off) + (idx - d->idx);
+}
+
+bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
+{
+	const struct msr_desc *d = lookup(idx);
+	if (!d || ((d->flags & F_HOST_ONLY) && !host))
+		return false;
+	if (d->get)
+		return d->get(cpu, idx, val);
+	*val = *storage(cpu, d, idx);
+	return true;
+}
+
+bool x86_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	const struct msr_desc *d = lookup(idx);
+	if (!d || ((d->flags & F_HOST_ONLY) && !host))
+		return false;
+	if (d->flags & F_RO) {
+		uint64_t cur;
+		return host && d->get(cpu, idx, &cur) && cur == val;
+	}
+	if ((d->flags & F_CANON) && !host && !canonical(val))
+		return false;
+	if (d->set)
+		return d->set(cpu, idx, val, host);
+	*storage(cpu, d, idx) = val;
+	return true;
+}
+
+bool x86_msr_read(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
+{
+	return x86_msr_get(cpu, idx, val, false);
+}
+
+bool x86_msr_write(struct x86_cpu *cpu, uint32_t idx, uint64_t val)
+{
+	return x86_msr_set(cpu, idx, val, false);
+}
+
+void x86_msr_reset(struct x86_cpu *cpu)
+{
+	struct x86_sys *sys = x86_sys(cpu);
+	cpu->star = cpu->lstar = cpu->cstar = cpu->sfmask = cpu->kernel_gs_base = 0;
+	cpu->tsc_aux = 0;
+	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+	cpu->pat = 0x0007040600070406ull;
+	cpu->misc_enable = 0x1800;   /* PEBS and BTS unavailable, as KVM */
+	cpu->spec_ctrl = 0;
+	cpu->mtrr_def_type = 0;
+	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
+	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	cpu->apic_base = 0;
+	cpu->tsc_offset = -x86_host_ns();
+	sys->ia32_tsc_adjust = 0;
+	sys->mcg_status = sys->mcg_ctl = 0;
+	sys->smbase = 0x30000;
+	sys->feature_control = 0;
+}

@@ -265,6 +265,17 @@ void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val
  * (KVM_EXIT_MMIO), same replay rule. */
 uint64_t x86_mmio_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size);
 void x86_mmio_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t val);
+/* The replay log belongs to one instruction: after an exit the run loop
+ * executes that instruction again with x86_execute(cpu, true) (which must
+ * run exactly one instruction) and then clears the log. A REP string
+ * instruction that does IO in several iterations must call this after each
+ * iteration that completes (RCX/RSI/RDI updated), so that the next
+ * iteration's accesses are not mistaken for the replayed ones. */
+static inline void x86_io_retire(struct x86_cpu *cpu)
+{
+	cpu->io_log_len = 0;
+	cpu->io_log_pos = 0;
+}
 /* Fill run->internal for KVM_INTERNAL_ERROR_EMULATION with the bytes at
  * the instruction, then unwind. */
 _Noreturn void x86_emulation_failure(struct x86_cpu *cpu);
@@ -293,6 +304,9 @@ bool x86_msr_write(struct x86_cpu *cpu, uint32_t idx, uint64_t val);
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* TSC as the guest reads it. */
 uint64_t x86_rdtsc(struct x86_cpu *cpu);
+/* VMCALL/VMMCALL (hypercall.c): KVM's answer in RAX (-KVM_ENOSYS for an
+ * unknown number, -KVM_EPERM at CPL > 0); the instruction then retires. */
+void x86_hypercall(struct x86_cpu *cpu);
 
 /* ---- interp part (exec.c) ---- */
 

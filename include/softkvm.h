@@ -32,6 +32,11 @@ int softkvm_open(int flags);
  * gets -1/ENOTTY, as the kernel answers an ioctl a file does not know. */
 int softkvm_ioctl(int fd, unsigned long request, unsigned long arg);
 
+/* For seams: if fd is softkvm's, perform the ioctl, store what ioctl(2)
+ * would return in *ret (errno set on -1) and return true; else return
+ * false and touch nothing. */
+bool softkvm_ioctl_owned(int fd, unsigned long request, unsigned long arg, int *ret);
+
 /* Is fd one of softkvm's (system, VM or vCPU fd)? */
 bool softkvm_owns_fd(int fd);
 

@@ -52,10 +52,10 @@ SK_EXPORT bool softkvm_owns_fd(int fd)
 	return sk_fd_owned(fd);
 }
 
-SK_EXPORT int softkvm_ioctl(int fd, unsigned long cmd, unsigned long arg)
+SK_EXPORT bool softkvm_ioctl_owned(int fd, unsigned long cmd, unsigned long arg, int *ret)
 {
 	enum sk_file_kind kind;
-	void *obj = sk_fd_get(fd, &kind);
+	void *obj = sk_fd_lookup_cached(fd, &kind);
 	long r;
 	switch (kind) {
 	case SK_FILE_SYS:
@@ -68,14 +68,20 @@ SK_EXPORT int softkvm_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		r = sk_vcpu_ioctl(obj, cmd, arg);
 		break;
 	default:
-		return fail(fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY);
+		return false;
 	}
 	if (sk_trace_on)
 		sk_trace_ioctl(fd, kind, obj, cmd, arg, r);
-	sk_fd_put(kind, obj);
-	if (r < 0)
-		return fail(r);
-	return (int)r;
+	*ret = r < 0 ? fail(r) : (int)r;
+	return true;
+}
+
+SK_EXPORT int softkvm_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	int ret;
+	if (softkvm_ioctl_owned(fd, cmd, arg, &ret))
+		return ret;
+	return fail(fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY);
 }
 
 SK_EXPORT int softkvm_close(int fd)

@@ -3,6 +3,11 @@
  * Each entry holds one reference to its object; dup'ing an fd adds an entry
  * and a reference, closing it drops both. Lookups take a reference under the
  * lock so an object cannot vanish while an ioctl on another thread uses it.
+ *
+ * The ioctl path (a KVM_RUN loop calls it for every exit) uses a per-thread
+ * cache of the last fd looked up instead: the cache owns a reference to the
+ * object, and any change to the table bumps an epoch that invalidates every
+ * thread's cache. A hit costs no lock and no atomic read-modify-write.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +24,17 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *table;
 static int table_len;
+static atomic_uint_fast64_t epoch = 1;
+
+struct cache {
+	int fd;
+	uint64_t epoch;
+	enum sk_file_kind kind;
+	void *obj;
+};
+static _Thread_local struct cache cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
 static void obj_get(enum sk_file_kind kind, void *obj)
 {
@@ -55,6 +71,8 @@ int sk_fd_install(enum sk_file_kind kind, void *obj, int fd)
 	}
 	struct entry old = table[fd];
 	table[fd] = (struct entry){kind, obj};
+	if (old.kind)
+		atomic_fetch_add(&epoch, 1);
 	pthread_mutex_unlock(&lock);
 	if (old.kind)
 		sk_fd_put(old.kind, old.obj);
@@ -92,6 +110,8 @@ void sk_fd_remove(int fd)
 		old = table[fd];
 		table[fd] = (struct entry){0};
 	}
+	if (old.kind)
+		atomic_fetch_add(&epoch, 1);
 	pthread_mutex_unlock(&lock);
 	if (old.kind)
 		sk_fd_put(old.kind, old.obj);
@@ -108,4 +128,33 @@ void sk_fd_dup(int oldfd, int newfd)
 	} else {
 		sk_fd_remove(newfd);
 	}
+}
+
+static void cache_drop(void *unused)
+{
+	if (cache.kind)
+		sk_fd_put(cache.kind, cache.obj);
+	cache = (struct cache){0};
+}
+
+static void cache_init(void)
+{
+	pthread_key_create(&cache_key, cache_drop);
+}
+
+void *sk_fd_lookup_cached(int fd, enum sk_file_kind *kind)
+{
+	uint64_t now = atomic_load_explicit(&epoch, memory_order_acquire);
+	if (cache.kind && cache.fd == fd && cache.epoch == now) {
+		*kind = cache.kind;
+		return cache.obj;
+	}
+	cache_drop(NULL);
+	void *obj = sk_fd_get(fd, kind);
+	if (*kind) {
+		pthread_once(&cache_once, cache_init);
+		pthread_setspecific(cache_key, &cache);
+		cache = (struct cache){fd, now, *kind, obj};
+	}
+	return obj;
 }

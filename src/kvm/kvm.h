@@ -112,6 +112,9 @@ int sk_fd_install(enum sk_file_kind kind, void *obj, int fd);
 void *sk_fd_get(int fd, enum sk_file_kind *kind); /* takes a reference */
 void sk_fd_put(enum sk_file_kind kind, void *obj);
 bool sk_fd_owned(int fd);
+/* Like sk_fd_get, but the reference belongs to this thread's lookup cache:
+ * the object stays valid until this thread's next lookup. */
+void *sk_fd_lookup_cached(int fd, enum sk_file_kind *kind);
 void sk_fd_remove(int fd);
 void sk_fd_dup(int oldfd, int newfd);
 

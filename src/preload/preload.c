@@ -129,8 +129,9 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	unsigned long arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	if (softkvm_owns_fd(fd))
-		return softkvm_ioctl(fd, request, arg);
+	int ret;
+	if (softkvm_ioctl_owned(fd, request, arg, &ret))
+		return ret;
 	long r = syscall(SYS_ioctl, fd, request, arg);
 	return (int)r;
 }

@@ -23,12 +23,15 @@ static void usage(FILE *out)
 		"  -m, --mem SIZE   guest memory, bytes with optional K/M/G suffix,\n"
 		"                   a bare number is MiB (default 16M)\n"
 		"  -q, --quiet      no exit summary\n"
+		"  -t, --timeout S  stop the guest after S seconds (status %d)\n"
 		"  -h, --help       this text\n"
 		"  -V, --version    print the version\n"
 		"\n"
 		"Exit status: the guest's status byte; 0 if it halts; %d if the\n"
-		"VMM fails or the guest crashes (triple fault, KVM error).\n",
-		VMM_LOAD_ADDR >> 4, VMM_LOAD_ADDR, VMM_STATUS_ERROR);
+		"VMM fails or the guest crashes (triple fault, KVM error);\n"
+		"128 + N when stopped by signal N.\n",
+		VMM_LOAD_ADDR >> 4, VMM_LOAD_ADDR, VMM_STATUS_TIMEOUT,
+		VMM_STATUS_ERROR);
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -59,15 +62,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mem", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	static struct vmm vmm;
 	size_t mem_size = DEFAULT_MEM_SIZE;
+	unsigned long timeout_s = 0;
+	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:qt:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_size(optarg, &mem_size) < 0 ||
@@ -80,6 +86,16 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			vmm.quiet = true;
+			break;
+		case 't':
+			errno = 0;
+			timeout_s = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    timeout_s > 86400 * 365) {
+				fprintf(stderr, "softkvm-vmm: bad timeout '%s'\n",
+					optarg);
+				return VMM_STATUS_ERROR;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -101,7 +117,8 @@ int main(int argc, char **argv)
 	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
 	    vmm_load_flat(&vmm, argv[optind], VMM_LOAD_ADDR) == 0 &&
 	    vmm_boot_real_mode(&vmm, VMM_LOAD_ADDR) == 0 &&
-	    uart_init(&vmm) == 0 && exitdev_init(&vmm) == 0) {
+	    uart_init(&vmm) == 0 && exitdev_init(&vmm) == 0 &&
+	    vmm_catch_signals(&vmm, (unsigned)timeout_s) == 0) {
 		status = vmm_run(&vmm);
 		if (!vmm.quiet)
 			stats_print(&vmm);

@@ -13,6 +13,7 @@
 /* Exit status of the VMM when the guest did not end by itself (triple
  * fault, entry failure, KVM error); a guest status is 0..255 otherwise. */
 #define VMM_STATUS_ERROR 125
+#define VMM_STATUS_TIMEOUT 124
 
 /* The flat image is loaded here and entered in real mode at CS:IP =
  * (VMM_LOAD_ADDR >> 4):0 (see guests/x86/demo/README.md). */
@@ -72,7 +73,10 @@ int vmm_load_flat(struct vmm *vmm, const char *path, uint64_t addr);
 /* boot.c: put the vCPU in real mode at CS:IP = (addr >> 4):0. */
 int vmm_boot_real_mode(struct vmm *vmm, uint64_t addr);
 
-/* run.c: KVM_RUN until the guest ends; returns the exit status. */
+/* run.c: KVM_RUN until the guest ends; returns the exit status.
+ * vmm_catch_signals: SIGINT/SIGTERM/SIGHUP, and SIGALRM after timeout_s
+ * seconds (0: none), end the run with status 128 + signal (124 on timeout). */
+int vmm_catch_signals(struct vmm *vmm, unsigned timeout_s);
 int vmm_run(struct vmm *vmm);
 void vmm_dump_state(struct vmm *vmm);
 

@@ -5,6 +5,7 @@
  * crashing, KVM_CREATE_VM's type, KVM_CREATE_VCPU's id rules. */
 #include "vm.h"
 
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <termios.h>
@@ -69,8 +70,12 @@ static void vcpu_mmap(void)
 		munmap(pio, PAGE);
 	}
 	/* Neither the VM fd nor /dev/kvm can be mapped. */
+	errno = 0;
 	CHECK(mmap(NULL, PAGE, PROT_READ, MAP_SHARED, vm.fd, 0) == MAP_FAILED);
+	CHECK_EQ(ENODEV, errno);
+	errno = 0;
 	CHECK(mmap(NULL, PAGE, PROT_READ, MAP_SHARED, vm.kvm, 0) == MAP_FAILED);
+	CHECK_EQ(ENODEV, errno);
 	vcpu_fini(&v);
 	vm_fini(&vm);
 }
@@ -124,6 +129,36 @@ static void closed_fds(void)
 	CHECK_ERRNO(ioctl(vmfd, KVM_CREATE_VCPU, 1UL), EBADF);
 	close(kvm);
 	CHECK_ERRNO(ioctl(kvm, KVM_GET_API_VERSION, 0UL), EBADF);
+	munmap(vm.mem, G_MEM_SIZE);
+}
+
+/* The vCPU fd keeps its VM alive: closing the VM fd (and /dev/kvm) does
+ * not stop a vCPU, and a vCPU can run on a thread other than its creator. */
+GUEST_CODE(api_twice, 32, "1: out %al, $0x10\njmp 1b\n");
+
+static void *run_on_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	RUN_EXPECT_OUT(v, 0x10);
+	return NULL;
+}
+
+static void vcpu_outlives_vm_fd(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, api_twice);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	close(vm.fd);
+	close(vm.kvm);
+	RUN_EXPECT_OUT(&v, 0x10);
+	pthread_t t;
+	pthread_create(&t, NULL, run_on_thread, &v);
+	pthread_join(t, NULL);
+	RUN_EXPECT_OUT(&v, 0x10);
+	vcpu_fini(&v);
 	munmap(vm.mem, G_MEM_SIZE);
 }
 
@@ -201,6 +236,7 @@ int main(void)
 	RUN_CASE(vcpu_mmap);
 	RUN_CASE(unknown_ioctls);
 	RUN_CASE(closed_fds);
+	RUN_CASE(vcpu_outlives_vm_fd);
 	RUN_CASE(bad_pointers);
 	RUN_CASE(create_vm_type);
 	RUN_CASE(create_vcpu_ids);

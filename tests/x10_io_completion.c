@@ -128,6 +128,32 @@ static void immediate_exit_completes_in(void)
 	vm_fini(&vm);
 }
 
+GUEST_CODE(x10_out1, 32,
+	"out %al, $0x10\n"
+	"x10_out1_after: out %al, $0x11\n"
+	"hlt\n");
+GUEST_LABEL(x10_out1_after);
+
+/* An OUT is complete once KVM_RUN is entered again, even with immediate_exit:
+ * the guest is past it and it is not repeated. */
+static void immediate_exit_completes_out(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x10_out1);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	RUN_EXPECT_OUT(&v, 0x10);
+	v.run->immediate_exit = 1;
+	CHECK_ERRNO(vcpu_run(&v), EINTR);
+	CHECK_EQ(GUEST_ADDR(x10_out1, x10_out1_after), get_regs(&v).rip);
+	v.run->immediate_exit = 0;
+	RUN_EXPECT_OUT(&v, 0x11);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
 GUEST_CODE(x10_mmio1, 32,
 	"mov 0xf0000000, %eax\n"
 	"x10_mmio1_after: out %eax, $0x11\n"
@@ -153,6 +179,64 @@ static void immediate_exit_completes_mmio(void)
 	CHECK_EQ(GUEST_ADDR(x10_mmio1, x10_mmio1_after), r.rip);
 	v.run->immediate_exit = 0;
 	CHECK_EQ(0x0badcafe, RUN_EXPECT_OUT(&v, 0x11));
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
+/* String I/O: rep outsb of "ABCDE" to port 0x20, rep insb of 6 bytes from
+ * port 0x21 into 0x700, then OUT 0x22. However KVM splits them into exits
+ * (count per exit), the bytes and their order are the guest's. */
+GUEST_CODE(x10_string, 32,
+	"cld\n"
+	"mov $(x10_string_msg - x10_string + 0x1000), %esi\n"
+	"mov $5, %ecx\n"
+	"mov $0x20, %dx\n"
+	"rep outsb\n"
+	"mov $0x700, %edi\n"
+	"mov $6, %ecx\n"
+	"mov $0x21, %dx\n"
+	"rep insb\n"
+	"mov %ecx, %eax\n"
+	"out %eax, $0x22\n"
+	"hlt\n"
+	"x10_string_msg: .ascii \"ABCDE\"\n");
+
+static void string_io(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	char out[16] = {0};
+	size_t nout = 0, nin = 0;
+	const char *in = "uvwxyz";
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x10_string);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	for (int exits = 0; exits < 32; exits++) {
+		if (!CHECK_OK(vcpu_run(&v)))
+			break;
+		struct kvm_run *run = v.run;
+		if (run->exit_reason != KVM_EXIT_IO || run->io.size != 1 ||
+		    (run->io.port != 0x20 && run->io.port != 0x21)) {
+			CHECK_EQ(0x22, run->io.port);
+			CHECK_EQ(0, *(uint32_t *)io_data(&v)); /* ecx ran down to 0 */
+			break;
+		}
+		CHECK(run->io.count >= 1);
+		CHECK(run->io.data_offset + run->io.count <= v.run_size);
+		for (uint32_t i = 0; i < run->io.count; i++) {
+			uint8_t *d = (uint8_t *)io_data(&v) + i;
+			if (run->io.port == 0x20 && CHECK_EQ(KVM_EXIT_IO_OUT, run->io.direction) && nout < 15)
+				out[nout++] = (char)*d;
+			if (run->io.port == 0x21 && CHECK_EQ(KVM_EXIT_IO_IN, run->io.direction) && nin < 6)
+				*d = (uint8_t)in[nin++];
+		}
+	}
+	if (!CHECK(strcmp(out, "ABCDE") == 0))
+		fprintf(stderr, "     rep outsb sent \"%s\", expected \"ABCDE\"\n", out);
+	CHECK_EQ(6, nin);
+	CHECK(memcmp(vm.mem + 0x700, in, 6) == 0);
+	CHECK_EQ(0x700 + 6, get_regs(&v).rdi);
 	vcpu_fini(&v);
 	vm_fini(&vm);
 }
@@ -211,8 +295,10 @@ int main(void)
 {
 	RUN_CASE(in_data_taken_at_reentry);
 	RUN_CASE(mmio_completion);
+	RUN_CASE(string_io);
 	RUN_CASE(immediate_exit_completes_in);
 	RUN_CASE(immediate_exit_completes_mmio);
+	RUN_CASE(immediate_exit_completes_out);
 	RUN_CASE(pending_signal_completes_in);
 	return t_done();
 }

@@ -16,6 +16,14 @@ GUEST_CODE(x2_nops, 32,
 	"hlt\n");
 GUEST_LABEL(x2_nmi);
 
+GUEST_CODE(x2_exc, 32,
+	"out %al, $0x10\n"
+	"hlt\n"
+	"x2_ud: mov (%esp), %eax\n"
+	"out %eax, $0x16\n"
+	"hlt\n");
+GUEST_LABEL(x2_ud);
+
 static void setup(struct vm *vm, struct vcpu *v, uint64_t rflags)
 {
 	vm_init(vm);
@@ -150,6 +158,32 @@ static void sipi_vector_accepted(void)
 	vm_fini(&vm);
 }
 
+/* An exception marked injected is delivered on the next entry, before the
+ * guest's own first instruction (EIP pushed = where it would have run). */
+static void exception_injected(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x2_exc);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	idt_set(&v, 6, GUEST_ADDR(x2_exc, x2_ud));
+	struct kvm_vcpu_events e = get_events(&v);
+	e.flags = 0;
+	e.exception.injected = 1;
+	e.exception.nr = 6;
+	e.exception.has_error_code = 0;
+	CHECK_OK(set_events(&v, &e));
+	e = get_events(&v);
+	CHECK_EQ(1, e.exception.injected);
+	CHECK_EQ(6, e.exception.nr);
+	CHECK_EQ(G_CODE, RUN_EXPECT_OUT(&v, 0x16));
+	CHECK_EQ(0, get_events(&v).exception.injected);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
 static void bad_flags_einval(void)
 {
 	struct vm vm;
@@ -176,6 +210,7 @@ int main(void)
 	RUN_CASE(nmi_pending);
 	RUN_CASE(nmi_pending_cleared_with_flag);
 	RUN_CASE(sipi_vector_accepted);
+	RUN_CASE(exception_injected);
 	RUN_CASE(bad_flags_einval);
 	return t_done();
 }

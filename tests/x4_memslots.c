@@ -7,6 +7,8 @@
 #include "vm.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -182,6 +184,12 @@ static void slot_id_out_of_range(void)
 		CHECK_OK(vm_set_slot(&vm, (uint32_t)nr - 1, SLOT_GPA, PAGE, m, 0));
 	}
 	CHECK_ERRNO(vm_set_slot(&vm, 0xffff, 0x60000000, PAGE, m, 0), EINVAL);
+	/* Address space 1 (x86: SMM) exists exactly when the VM says so. */
+	int spaces = check_ext(vm.fd, KVM_CAP_MULTI_ADDRESS_SPACE);
+	if (spaces >= 2)
+		CHECK_OK(vm_set_slot(&vm, (1u << 16) | 3, 0x60000000, PAGE, m, 0));
+	else
+		CHECK_ERRNO(vm_set_slot(&vm, (1u << 16) | 3, 0x60000000, PAGE, m, 0), EINVAL);
 	/* Address space 255 (bits 16.. of slot) does not exist. */
 	CHECK_ERRNO(vm_set_slot(&vm, 0xff0002, 0x60000000, PAGE, m, 0), EINVAL);
 	vm_fini(&vm);
@@ -206,6 +214,73 @@ static void userspace_addr_rules(void)
 	CHECK_OK(vm_set_slot(&vm, 1, SLOT_GPA, 2 * PAGE, hole, 0));
 	if (probe_issue(&v, SLOT_GPA + PAGE, 0, 0))
 		CHECK_ERRNO(vcpu_run(&v), EFAULT);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
+/* The guest spins reading slot 1 while another thread deletes the slot:
+ * the next read leaves as KVM_EXIT_MMIO. */
+GUEST_CODE(x4_spin, 32,
+	"1: mov 0x40000000, %eax\n"
+	"cmp $0x99990000, %eax\n"
+	"je 1b\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
+
+static void *delete_slot1(void *arg)
+{
+	struct vm *vm = arg;
+	struct timespec ts = {0, 50 * 1000000L};
+	nanosleep(&ts, NULL);
+	CHECK_OK(vm_set_slot(vm, 1, SLOT_GPA, 0, NULL, 0));
+	return NULL;
+}
+
+static void delete_while_running(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x4_spin);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	uint32_t *m = map_anon(SLOT_PAGES * PAGE);
+	fill(m, SLOT_PAGES, 0x99990000);
+	CHECK_OK(vm_set_slot(&vm, 1, SLOT_GPA, SLOT_PAGES * PAGE, m, 0));
+	pthread_t t;
+	pthread_create(&t, NULL, delete_slot1, &vm);
+	if (RUN_EXPECT_EXIT(&v, KVM_EXIT_MMIO)) {
+		CHECK_EQ(SLOT_GPA, v.run->mmio.phys_addr);
+		CHECK_EQ(0, v.run->mmio.is_write);
+		memset(v.run->mmio.data, 0x11, 4);
+	}
+	pthread_join(t, NULL);
+	CHECK_EQ(0x11111111, RUN_EXPECT_OUT(&v, 0x10));
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
+/* KVM_MEM_READONLY: the guest reads the memory; its writes leave as
+ * KVM_EXIT_MMIO writes and do not reach the memory. */
+static void readonly_slot(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	probe_init(&vm, &v);
+	if (check_ext(vm.kvm, KVM_CAP_READONLY_MEM) <= 0) {
+		SKIP("KVM_CAP_READONLY_MEM not reported");
+	} else {
+		uint32_t *m = map_anon(SLOT_PAGES * PAGE);
+		fill(m, SLOT_PAGES, 0x88880000);
+		CHECK_OK(vm_set_slot(&vm, 1, SLOT_GPA, SLOT_PAGES * PAGE, m, KVM_MEM_READONLY));
+		CHECK_GUEST_READS(&v, SLOT_GPA + PAGE, 0x88880001);
+		uint64_t mmio = 0;
+		CHECK_EQ(0, probe_write(&v, SLOT_GPA + PAGE, 0x12345678, &mmio));
+		CHECK_EQ(SLOT_GPA + PAGE, mmio);
+		CHECK_EQ(0x88880001, m[PAGE / 4]);
+		/* Flags of a read-only slot cannot drop READONLY either. */
+		CHECK_ERRNO(vm_set_slot(&vm, 1, SLOT_GPA, SLOT_PAGES * PAGE, m, 0), EINVAL);
+	}
 	vcpu_fini(&v);
 	vm_fini(&vm);
 }
@@ -307,6 +382,8 @@ int main(void)
 	RUN_CASE(misaligned_fails);
 	RUN_CASE(slot_id_out_of_range);
 	RUN_CASE(userspace_addr_rules);
+	RUN_CASE(readonly_slot);
+	RUN_CASE(delete_while_running);
 	RUN_CASE(backing_anonymous);
 	RUN_CASE(backing_file);
 	RUN_CASE(backing_memfd);

@@ -83,6 +83,44 @@ static void no_log_enoent(void)
 	teardown(&d);
 }
 
+/* Writes KVM makes for the guest count too: here rep insb into page 7 (the
+ * data comes from the VMM through KVM_EXIT_IO, KVM stores it). */
+GUEST_CODE(x5_ins, 32,
+	"cld\n"
+	"mov $0x40007000, %edi\n"
+	"mov $4, %ecx\n"
+	"mov $0x21, %dx\n"
+	"rep insb\n"
+	"out %al, $0x10\n"
+	"hlt\n");
+
+static void emulated_writes_logged(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x5_ins);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	uint8_t *mem = map_anon(PAGES * PAGE);
+	CHECK_OK(vm_set_slot(&vm, 1, GPA, PAGES * PAGE, mem, KVM_MEM_LOG_DIRTY_PAGES));
+	for (int exits = 0; exits < 8; exits++) {
+		if (!CHECK_OK(vcpu_run(&v)) || v.run->exit_reason != KVM_EXIT_IO ||
+		    v.run->io.port != 0x21)
+			break;
+		memset(io_data(&v), 0xee, v.run->io.count);
+	}
+	CHECK_EQ(0x10, v.run->io.port);
+	CHECK_EQ(0xeeeeeeee, *(uint32_t *)(mem + 7 * PAGE));
+	uint64_t buf = 0;
+	struct kvm_dirty_log log = {.slot = 1, .dirty_bitmap = &buf};
+	CHECK_OK(ioctl(vm.fd, KVM_GET_DIRTY_LOG, &log));
+	CHECK_EQ(1ull << 7, buf);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+	munmap(mem, PAGES * PAGE);
+}
+
 static int clear_log(struct dirty *d, uint32_t first, uint32_t num, uint64_t bits)
 {
 	struct kvm_clear_dirty_log c = {.slot = 1, .num_pages = num, .first_page = first,
@@ -129,6 +167,7 @@ int main(void)
 {
 	RUN_CASE(exact_and_reset);
 	RUN_CASE(no_log_enoent);
+	RUN_CASE(emulated_writes_logged);
 	RUN_CASE(manual_protect);
 	return t_done();
 }

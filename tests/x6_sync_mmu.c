@@ -3,7 +3,9 @@
  * madvise(MADV_DONTNEED) on private anonymous memory, without any ioctl. */
 #include "vm.h"
 
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #define PAGE 4096u
@@ -62,8 +64,70 @@ static void backing_changes_seen(void)
 	vm_fini(&vm);
 }
 
+/* The guest spins on a word of page 2 of the slot until it is nonzero (then
+ * OUT 0x10), then on page 3 until it is zero (then OUT 0x11). */
+GUEST_CODE(x6_spin, 32,
+	"1: cmpl $0, 0x40002000\n"
+	"je 1b\n"
+	"out %al, $0x10\n"
+	"2: cmpl $0, 0x40003000\n"
+	"jne 2b\n"
+	"out %al, $0x11\n"
+	"hlt\n");
+
+struct changer {
+	uint8_t *page;
+	int fd;
+	int step;
+};
+
+/* While the vCPU runs on the main thread: replace page 2 by a memfd page
+ * holding 1 (step 0), or MADV_DONTNEED anonymous page 3 (step 1). */
+static void *change_backing(void *arg)
+{
+	struct changer *c = arg;
+	struct timespec ts = {0, 50 * 1000000L};
+	nanosleep(&ts, NULL);
+	if (c->step == 0)
+		mmap(c->page, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, c->fd, 0);
+	else
+		madvise(c->page + PAGE, PAGE, MADV_DONTNEED);
+	return NULL;
+}
+
+static void changes_seen_by_running_guest(void)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	GUEST_LOAD(&vm, x6_spin);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	uint8_t *m = map_anon(PAGES * PAGE);
+	((uint32_t *)(m + 3 * PAGE))[0] = 1;
+	CHECK_OK(vm_set_slot(&vm, 1, GPA, PAGES * PAGE, m, 0));
+	int fd = memfd_create("x6-one", MFD_CLOEXEC);
+	uint32_t one = 1;
+	CHECK_OK(pwrite(fd, &one, 4, 0));
+	CHECK_OK(ftruncate(fd, PAGE));
+
+	struct changer c = {.page = m + 2 * PAGE, .fd = fd, .step = 0};
+	pthread_t t;
+	pthread_create(&t, NULL, change_backing, &c);
+	RUN_EXPECT_OUT(&v, 0x10);   /* saw the new page */
+	pthread_join(t, NULL);
+	c.step = 1;
+	pthread_create(&t, NULL, change_backing, &c);
+	RUN_EXPECT_OUT(&v, 0x11);   /* saw the zero page */
+	pthread_join(t, NULL);
+	close(fd);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+}
+
 int main(void)
 {
 	RUN_CASE(backing_changes_seen);
+	RUN_CASE(changes_seen_by_running_guest);
 	return t_done();
 }

@@ -8,6 +8,7 @@
 #ifndef SK_KVM_H
 #define SK_KVM_H
 
+#include <linux/futex.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +16,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "mem/memslot.h"
 
@@ -47,6 +50,7 @@ struct sk_vm {
 	bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
 	bool dirty_initially_set;    /* ... with KVM_DIRTY_LOG_INITIALLY_SET */
 	bool dead;
+	unsigned fork_gen;           /* sk_fork_gen when created: VMs do not cross fork */
 	void *arch_vm;               /* owned by the arch */
 };
 
@@ -68,12 +72,24 @@ struct sk_vcpu {
 	void *arch_vcpu;             /* owned by the arch */
 };
 
+/* Bumped in the child of every fork: a VM belongs to the process (the mm)
+ * that created it, and its fds answer EIO in a child, as KVM's do. */
+extern unsigned sk_fork_gen;
+
+static inline bool sk_vm_foreign(const struct sk_vm *vm)
+{
+	return vm->fork_gen != sk_fork_gen;
+}
+
 /* The vCPU whose KVM_RUN is executing on this thread, or NULL. */
 extern _Thread_local struct sk_vcpu *sk_current_vcpu;
 
+/* Also wakes the vCPU if it sleeps (halted) in a futex wait on requests;
+ * async-signal-safe. */
 static inline void sk_vcpu_request(struct sk_vcpu *vcpu, uint32_t req)
 {
 	atomic_fetch_or_explicit(&vcpu->requests, req, memory_order_release);
+	syscall(SYS_futex, &vcpu->requests, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* The arch calls this on KVM_RUN entry and whenever it sees

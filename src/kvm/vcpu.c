@@ -213,6 +213,8 @@ static long vcpu_ioctl_locked(struct sk_vcpu *vcpu, unsigned long cmd, unsigned 
 
 long sk_vcpu_ioctl(struct sk_vcpu *vcpu, unsigned long cmd, unsigned long arg)
 {
+	if (sk_vm_foreign(vcpu->vm))
+		return -EIO;
 	if (_IOC_TYPE(cmd) != KVMIO)
 		return -EINVAL;
 	pthread_mutex_lock(&vcpu->run_lock);

@@ -18,6 +18,7 @@ struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type)
 	vm->arch = arch;
 	vm->type = type;
 	vm->max_vcpus = SK_MAX_VCPUS;
+	vm->fork_gen = sk_fork_gen;
 	pthread_mutex_init(&vm->lock, NULL);
 	sk_mem_init(&vm->mem);
 	if (vm->arch->vm_init(vm)) {
@@ -126,8 +127,22 @@ static long enable_cap(struct sk_vm *vm, unsigned long arg)
 	return vm->arch->vm_enable_cap(vm, &cap);
 }
 
+unsigned sk_fork_gen;
+
+static void forked_child(void)
+{
+	sk_fork_gen++;
+}
+
+__attribute__((constructor)) static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked_child);
+}
+
 long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg)
 {
+	if (sk_vm_foreign(vm))
+		return -EIO;
 	switch (cmd) {
 	case KVM_CREATE_VCPU:
 		return sk_vcpu_create(vm, arg);

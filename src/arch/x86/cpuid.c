@@ -15,9 +15,16 @@
 		BIT(5) /* MSR */ | BIT(6) /* PAE */ | BIT(7) /* MCE */ | BIT(8) /* CX8 */ | \
 		BIT(9) /* APIC */ | BIT(11) /* SEP */ | BIT(12) /* MTRR */ | BIT(13) /* PGE */ | \
 		BIT(14) /* MCA */ | BIT(15) /* CMOV */ | BIT(16) /* PAT */ | BIT(17) /* PSE36 */ | \
-		BIT(19) /* CLFLUSH */)
-#define F1_ECX (BIT(13) /* CX16 */ | BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | \
-		BIT(31) /* HYPERVISOR */)
+		BIT(19) /* CLFLUSH */ | BIT(23) /* MMX */ | BIT(24) /* FXSR */ | BIT(25) /* SSE */ | \
+		BIT(26) /* SSE2 */)
+#define F1_ECX (BIT(0) /* SSE3 */ | BIT(9) /* SSSE3 */ | BIT(13) /* CX16 */ | \
+		BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ | BIT(22) /* MOVBE */ | \
+		BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ | BIT(31) /* HYPERVISOR */ | \
+		BIT(21) /* x2APIC */ | BIT(24) /* TSC-deadline (lapic.c) */)
+/* Leaf 0xD: XCR0 may enable x87 and SSE, both in the 576-byte legacy
+ * area + header; XSAVEOPT (subleaf 1 EAX bit 0) is XSAVE here. */
+#define XSAVE_SIZE 576
+#define FD1_EAX BIT(0)
 #define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(9) /* ERMS */)
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
 #define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
@@ -53,9 +60,12 @@ int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	static const char brand[49] = "softkvm virtual CPU";
 	struct kvm_cpuid_entry2 t[16];
 	int n = 0;
-	put(&t[n++], 0, 0, 0, 7, str4("Genu"), str4("ntel"), str4("ineI"));
+	put(&t[n++], 0, 0, 0, 0xd, str4("Genu"), str4("ntel"), str4("ineI"));
 	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX, F1_EDX);
 	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, F7_EBX, 0, F7_EDX);
+	put(&t[n++], 0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, X86_SUPPORTED_XCR0, XSAVE_SIZE,
+	    XSAVE_SIZE, 0);
+	put(&t[n++], 0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, FD1_EAX, 0, 0, 0);
 	put(&t[n++], 0x40000000, 0, 0, 0x40000001, str4("KVMK"), str4("VMKV"), str4("M\0\0\0"));
 	put(&t[n++], 0x40000001, 0, 0, 0, 0, 0, 0);
 	put(&t[n++], 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
@@ -116,6 +126,14 @@ static const struct kvm_cpuid_entry2 *out_of_range(const struct x86_cpu *cpu, ui
 	if (cls && fn <= cls->eax)
 		return NULL;
 	return find(cpu, basic->eax, idx);
+}
+
+uint64_t x86_guest_supported_xcr0(const struct x86_cpu *cpu)
+{
+	const struct kvm_cpuid_entry2 *e = find(cpu, 0xd, 0);
+	if (!e)
+		return 0;
+	return ((uint64_t)e->edx << 32 | e->eax) & X86_SUPPORTED_XCR0;
 }
 
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])

@@ -9,7 +9,7 @@
 #include <Zydis/Zydis.h>
 #include <string.h>
 
-#include "arch/x86/insn.h"
+#include "arch/x86/fp.h"
 
 enum { M_END = 1 };   /* the instruction ends a block */
 
@@ -188,7 +188,7 @@ static bool addr_reg(ZydisRegister r, uint8_t *out)
 	return true;
 }
 
-static bool conv_op(const ZydisDecodedOperand *z, struct x86_op *o)
+bool x86_conv_op(const ZydisDecodedOperand *z, struct x86_op *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->reg = o->index = X86_NOREG;
@@ -400,17 +400,22 @@ bool x86_decode(const struct x86_cpu *cpu, const uint8_t *code, unsigned avail,
 	for (int k = 0; k < 3; k++) {
 		out->op[k].reg = out->op[k].index = X86_NOREG;
 	}
+	const struct mnem *m = &table[zi.mnemonic];
+	/* x87/MMX/SSE (MOVSD and CMPSD share names with string instructions). */
+	bool sse_name = (zi.mnemonic == ZYDIS_MNEMONIC_MOVSD || zi.mnemonic == ZYDIS_MNEMONIC_CMPSD) &&
+			zi.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT;
+	if ((!m->fn || sse_name) && x86_decode_fp(cpu, code, &zi, zo, out))
+		return true;
 	bool ok = true;
 	for (unsigned k = 0; k < zi.operand_count; k++) {
 		if (zo[k].visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
 			continue;
-		if (out->nops == 3 || !conv_op(&zo[k], &out->op[out->nops])) {
+		if (out->nops == 3 || !x86_conv_op(&zo[k], &out->op[out->nops])) {
 			ok = false;
 			break;
 		}
 		out->nops++;
 	}
-	const struct mnem *m = &table[zi.mnemonic];
 	uint8_t flags = m->flags;
 	if (!ok || !m->fn) {
 		out->fn = x86_h_unimpl;

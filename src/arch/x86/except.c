@@ -17,6 +17,10 @@ uint64_t x86_dr6_fixed(void)
 
 _Noreturn void x86_raise(struct x86_cpu *cpu, int vec, bool has_err, uint32_t err)
 {
+	/* A write of this instruction still to be reported goes out first;
+	 * the instruction replays it and faults again on re-entry. */
+	if (cpu->io_exit_retire)
+		x86_exit_to_user(cpu);
 	cpu->rip = cpu->insn_rip;
 	cpu->exc_pending = true;
 	cpu->exc_nr = vec;

@@ -164,6 +164,12 @@ void x86_blocks_new_epoch(struct x86_block_cache *bc)
 		bc->epoch++;
 }
 
+void x86_blocks_stop(struct x86_block_cache *bc)
+{
+	if (bc && bc->cur)
+		bc->cur_stale = true;
+}
+
 /* ---- building blocks ---- */
 
 static const struct x86_insn ud_insn = { .fn = x86_h_ud, .len = 0 };
@@ -347,6 +353,7 @@ enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
 	struct x86_block_cache *bc = cpu->blocks;
 	_Atomic uint32_t *req = &cpu->vcpu->requests;
 	bc->cur = NULL;
+	cpu->io_exit_retire = false;
 	if (bc->flush_pending)
 		do_flush(bc);
 	struct x86_block *prev = NULL;   /* may chain to the next block */
@@ -394,6 +401,8 @@ enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
 		bc->cur = NULL;
 		if (bc->flush_pending)
 			do_flush(bc);
+		if (__builtin_expect(cpu->io_exit_retire, 0))
+			x86_io_exit_retired(cpu);
 		if (one) {
 			/* The shadow covered exactly the instruction that just retired. */
 			if (cpu->shadow && cpu->shadow_rip == cpu->insn_rip)

@@ -73,6 +73,7 @@ int x86_h_movs(struct x86_cpu *cpu, const struct x86_insn *i)
 		adv(cpu, &c, X86_RSI);
 		adv(cpu, &c, X86_RDI);
 		dec_rcx(cpu, i, &c);
+		x86_io_retire(cpu);
 	}
 	return i->rep ? more(cpu, n) : X86_NEXT;
 }
@@ -86,6 +87,7 @@ int x86_h_stos(struct x86_cpu *cpu, const struct x86_insn *i)
 		x86_write(cpu, X86_ES, rdi(cpu, &c), c.size, v);
 		adv(cpu, &c, X86_RDI);
 		dec_rcx(cpu, i, &c);
+		x86_io_retire(cpu);
 	}
 	return i->rep ? more(cpu, n) : X86_NEXT;
 }
@@ -100,6 +102,7 @@ int x86_h_lods(struct x86_cpu *cpu, const struct x86_insn *i)
 		x86_gpr_set(cpu, X86_RAX, c.size, v);
 		adv(cpu, &c, X86_RSI);
 		dec_rcx(cpu, i, &c);
+		x86_io_retire(cpu);
 	}
 	return i->rep ? more(cpu, n) : X86_NEXT;
 }
@@ -125,6 +128,7 @@ int x86_h_cmps(struct x86_cpu *cpu, const struct x86_insn *i)
 		adv(cpu, &c, X86_RSI);
 		adv(cpu, &c, X86_RDI);
 		dec_rcx(cpu, i, &c);
+		x86_io_retire(cpu);
 		n--;
 		if (rep_stop(cpu, i))
 			return X86_NEXT;
@@ -144,6 +148,7 @@ int x86_h_scas(struct x86_cpu *cpu, const struct x86_insn *i)
 		cpu->rflags = fl;
 		adv(cpu, &c, X86_RDI);
 		dec_rcx(cpu, i, &c);
+		x86_io_retire(cpu);
 		n--;
 		if (rep_stop(cpu, i))
 			return X86_NEXT;
@@ -178,7 +183,7 @@ int x86_h_outs(struct x86_cpu *cpu, const struct x86_insn *i)
 	uint16_t port = cpu->gpr[X86_RDX];
 	for (unsigned k = 0; n && k < c.batch; k++, n--) {
 		uint64_t v = x86_read(cpu, i->seg, rsi(cpu, &c), c.size);
-		x86_pio_out(cpu, port, c.size, (uint32_t)v);
+		x86_pio_outs(cpu, port, c.size, (uint32_t)v);
 		adv(cpu, &c, X86_RSI);
 		dec_rcx(cpu, i, &c);
 		x86_io_retire(cpu);

@@ -473,9 +473,8 @@ int x86_h_xsetbv(struct x86_cpu *cpu, const struct x86_insn *i)
 		x86_raise(cpu, X86_UD, false, 0);
 	need_cpl0(cpu);
 	uint64_t v = (uint32_t)cpu->gpr[X86_RAX] | (cpu->gpr[X86_RDX] << 32);
-	if ((uint32_t)cpu->gpr[X86_RCX] != 0 || !(v & 1) || ((v & 4) && !(v & 2)) || (v & ~7ull))
+	if (!x86_set_xcr(cpu, (uint32_t)cpu->gpr[X86_RCX], v))
 		x86_raise(cpu, X86_GP, true, 0);
-	cpu->xcr0 = v;
 	return X86_NEXT;
 }
 

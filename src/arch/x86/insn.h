@@ -41,6 +41,7 @@ struct x86_op {
 };
 
 struct x86_insn;
+struct x86_fpinfo;
 /* Handlers return X86_NEXT, or X86_END to stop the block after this
  * instruction (RIP is already right), or X86_HALT for HLT. */
 typedef int (*x86_fn)(struct x86_cpu *cpu, const struct x86_insn *i);
@@ -61,6 +62,8 @@ struct x86_insn {
 	uint8_t nops;
 	uint16_t mnem;   /* ZydisMnemonic, for error reports */
 	uint8_t far;     /* a far branch */
+	uint16_t fop;    /* x87 last-opcode value (FOP) */
+	const struct x86_fpinfo *fp;   /* x87/MMX/SSE (fp.h) */
 };
 
 /* ---- small helpers ---- */
@@ -230,7 +233,8 @@ void x86_soft_int(struct x86_cpu *cpu, int vec, bool soft);
 	X(lgdt) X(sgdt) X(lldt) X(ltr) X(sldt) X(str) X(lmsw) X(smsw) X(clts) \
 	X(invlpg) X(cache) X(syscall) X(sysret) X(sysenter) X(sysexit) \
 	X(lar) X(lsl) X(verr) X(swapgs) X(rdfsbase) X(wrfsbase) X(xgetbv) X(xsetbv) \
-	X(bcd) X(salc) X(vmcall)
+	X(bcd) X(salc) X(vmcall) \
+	X(fp) X(fwait) X(ldmxcsr) X(stmxcsr) X(fxsave) X(fxrstor) X(xsave) X(xrstor)
 
 #define X86_DECLARE(n) int x86_h_##n(struct x86_cpu *cpu, const struct x86_insn *i);
 X86_HANDLERS(X86_DECLARE)

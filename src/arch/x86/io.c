@@ -11,6 +11,8 @@
  */
 #include <string.h>
 
+#include "arch/x86/irq.h"
+#include "arch/x86/pit.h"
 #include "arch/x86/sys.h"
 
 void x86_io_log_clear(struct x86_cpu *cpu)
@@ -51,8 +53,35 @@ static struct x86_io_rec *record(struct x86_cpu *cpu, uint64_t addr, unsigned si
 	return r;
 }
 
+/* A write of this instruction waits to be reported after it retires, and
+ * the instruction makes another access: report the write now with RIP on
+ * the instruction, which runs again (replaying the write) on re-entry. */
+static void flush_retire(struct x86_cpu *cpu)
+{
+	if (cpu->io_exit_retire)
+		x86_exit_to_user(cpu);
+}
+
+_Noreturn void x86_io_exit_retired(struct x86_cpu *cpu)
+{
+	cpu->io_exit_retire = false;
+	x86_io_log_clear(cpu);
+	longjmp(cpu->unwind, X86_UNWIND_EXIT);
+}
+
+/* KVM has retired an instruction when userspace sees its MMIO write (or
+ * an OUTS element): the exit is described now and taken once the
+ * instruction ends (x86_execute calls x86_io_exit_retired). */
+static void defer_exit(struct x86_cpu *cpu)
+{
+	cpu->vcpu->io_pending = true;
+	cpu->io_exit_retire = true;
+	x86_blocks_stop(cpu->blocks);
+}
+
 _Noreturn void x86_exit_to_user(struct x86_cpu *cpu)
 {
+	cpu->io_exit_retire = false;
 	cpu->rip = cpu->insn_rip;
 	longjmp(cpu->unwind, X86_UNWIND_EXIT);
 }
@@ -62,8 +91,7 @@ static uint8_t *pio_data(struct x86_cpu *cpu)
 	return (uint8_t *)x86_run(cpu) + sk_arch_x86.pio_page * 4096;
 }
 
-_Noreturn static void pio_exit(struct x86_cpu *cpu, uint16_t port, unsigned size, bool out,
-			       uint32_t val)
+static void pio_fill(struct x86_cpu *cpu, uint16_t port, unsigned size, bool out, uint32_t val)
 {
 	struct kvm_run *run = x86_run(cpu);
 	run->exit_reason = KVM_EXIT_IO;
@@ -74,6 +102,12 @@ _Noreturn static void pio_exit(struct x86_cpu *cpu, uint16_t port, unsigned size
 	run->io.data_offset = sk_arch_x86.pio_page * 4096;
 	if (out)
 		memcpy(pio_data(cpu), &val, size);
+}
+
+_Noreturn static void pio_exit(struct x86_cpu *cpu, uint16_t port, unsigned size, bool out,
+			       uint32_t val)
+{
+	pio_fill(cpu, port, size, out, val);
 	cpu->vcpu->io_pending = true;
 	x86_exit_to_user(cpu);
 }
@@ -102,11 +136,49 @@ static void pio_check(struct x86_cpu *cpu, uint16_t port, unsigned size)
 		x86_raise(cpu, X86_GP, true, 0);
 }
 
+/* Devices of the in-kernel irqchip answer before userspace is asked. */
+static bool pic_port(uint16_t port)
+{
+	return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 || port == 0x4d0 ||
+	       port == 0x4d1;
+}
+
+static bool irqchip_port(struct x86_cpu *cpu, uint16_t port, unsigned size)
+{
+	return size == 1 && ((x86_irqchip(cpu->vm) && pic_port(port)) ||
+			     x86_pit_claims_port(cpu->vm, port));
+}
+
+static void irqchip_pio(struct x86_cpu *cpu, uint16_t port, bool write, uint32_t *val)
+{
+	if (pic_port(port))
+		x86_pic_pio(x86_irqchip(cpu->vm), port, write, val);
+	else
+		x86_pit_pio(cpu->vm, port, write, val);
+}
+
+static bool irqchip_mmio(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool write,
+			 uint64_t *val)
+{
+	struct x86_irqchip *ic = x86_irqchip(cpu->vm);
+	if (!ic)
+		return false;
+	return x86_lapic_mmio(cpu, gpa, size, write, val) ||
+	       x86_ioapic_mmio(ic, gpa, size, write, val);
+}
+
 uint32_t x86_pio_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 {
+	if (irqchip_port(cpu, port, size)) {
+		uint32_t dev = 0;
+		pio_check(cpu, port, size);
+		irqchip_pio(cpu, port, false, &dev);
+		return dev;
+	}
 	struct x86_io_rec *r = replay(cpu, port, size, false, true);
 	if (r)
 		return (uint32_t)r->data;
+	flush_retire(cpu);
 	pio_check(cpu, port, size);
 	record(cpu, port, size, false, true);
 	pio_exit(cpu, port, size, false, 0);
@@ -114,15 +186,35 @@ uint32_t x86_pio_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 
 void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val)
 {
+	if (irqchip_port(cpu, port, size)) {
+		pio_check(cpu, port, size);
+		irqchip_pio(cpu, port, true, &val);
+		return;
+	}
 	if (replay(cpu, port, size, true, true))
 		return;
+	flush_retire(cpu);
 	pio_check(cpu, port, size);
 	record(cpu, port, size, true, true);
 	pio_exit(cpu, port, size, true, val);
 }
 
-_Noreturn static void mmio_exit(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool write,
-				uint64_t val)
+/* An OUTS element: KVM's emulator retires OUTS before the exit (a REP
+ * OUTS with elements left stays on the instruction, RCX counted down). */
+void x86_pio_outs(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val)
+{
+	if (irqchip_port(cpu, port, size) || replay(cpu, port, size, true, true)) {
+		x86_pio_out(cpu, port, size, val);
+		return;
+	}
+	flush_retire(cpu);
+	pio_check(cpu, port, size);
+	record(cpu, port, size, true, true);
+	pio_fill(cpu, port, size, true, val);
+	defer_exit(cpu);
+}
+
+static void mmio_fill(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool write, uint64_t val)
 {
 	struct kvm_run *run = x86_run(cpu);
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -132,6 +224,12 @@ _Noreturn static void mmio_exit(struct x86_cpu *cpu, uint64_t gpa, unsigned size
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (write)
 		memcpy(run->mmio.data, &val, size);
+}
+
+_Noreturn static void mmio_exit(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool write,
+				uint64_t val)
+{
+	mmio_fill(cpu, gpa, size, write, val);
 	cpu->vcpu->io_pending = true;
 	x86_exit_to_user(cpu);
 }
@@ -140,19 +238,26 @@ uint64_t x86_mmio_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size)
 {
 	if (x86_sys(cpu)->in_delivery)
 		return ~0ull;   /* no device answers a stack or IDT in MMIO */
+	uint64_t dev;
+	if (irqchip_mmio(cpu, gpa, size, false, &dev))
+		return dev;
 	struct x86_io_rec *r = replay(cpu, gpa, size, false, false);
 	if (r)
 		return r->data;
+	flush_retire(cpu);
 	record(cpu, gpa, size, false, false);
 	mmio_exit(cpu, gpa, size, false, 0);
 }
 
 void x86_mmio_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t val)
 {
-	if (x86_sys(cpu)->in_delivery || replay(cpu, gpa, size, true, false))
+	if (x86_sys(cpu)->in_delivery || irqchip_mmio(cpu, gpa, size, true, &val) ||
+	    replay(cpu, gpa, size, true, false))
 		return;
+	flush_retire(cpu);
 	record(cpu, gpa, size, true, false);
-	mmio_exit(cpu, gpa, size, true, val);
+	mmio_fill(cpu, gpa, size, true, val);
+	defer_exit(cpu);
 }
 
 /* Copy what userspace left for the last read into its record. Returns

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arch/x86/irq.h"
 #include "arch/x86/sys.h"
 
 #define MSR_TSC 0x10
@@ -104,6 +105,8 @@ static bool set_tsc_adjust(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool
 
 static bool set_apic_base(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
+	if (x86_lapic(cpu))
+		return x86_lapic_set_base(cpu, val, host);
 	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x2ff | (1ull << 10); /* no x2APIC */
 	if (val & rsvd)
 		return false;
@@ -318,8 +321,16 @@ static uint64_t *storage(struct x86_cpu *cpu, const struct msr_desc *d, uint32_t
 	return (uint64_t *)(void *)((char *)x86_sys(cpu) + d->off) + (idx - d->idx);
 }
 
+/* The local APIC's MSRs: x2APIC registers and IA32_TSC_DEADLINE (lapic.c). */
+static bool is_apic_msr(uint32_t idx)
+{
+	return idx == 0x6e0 || (idx >= 0x800 && idx <= 0x8ff);
+}
+
 bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
 {
+	if (is_apic_msr(idx))
+		return x86_lapic_msr_get(cpu, idx, val);
 	const struct msr_desc *d = lookup(idx);
 	if (!d || ((d->flags & F_HOST_ONLY) && !host))
 		return false;
@@ -331,6 +342,8 @@ bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
 
 bool x86_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
+	if (is_apic_msr(idx))
+		return x86_lapic_msr_set(cpu, idx, val, host);
 	const struct msr_desc *d = lookup(idx);
 	if (!d || ((d->flags & F_HOST_ONLY) && !host))
 		return false;

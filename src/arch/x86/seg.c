@@ -172,8 +172,12 @@ void x86_mode_changed(struct x86_cpu *cpu)
 
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 {
-	(void)cpu;
-	return ~(uint64_t)CR4_KNOWN;
+	/* OSXSAVE only with XSAVE in the guest's CPUID, as KVM (which checks
+	 * nothing of the guest's before KVM_SET_CPUID2). */
+	uint32_t r[4];
+	x86_cpuid(cpu, 1, 0, r);
+	bool xsave = !cpu->ncpuid || (r[2] & (1u << 26));
+	return ~(uint64_t)(CR4_KNOWN | (xsave ? X86_CR4_OSXSAVE : 0));
 }
 
 static bool set_cr0(struct x86_cpu *cpu, uint64_t val)

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/irq.h"
+#include "arch/x86/irqfd.h"
+#include "arch/x86/pit.h"
 #include "arch/x86/sys.h"
+#include "kvm/uaccess.h"
 
 #define MAX_CPUID_ENTRIES 256   /* KVM_MAX_CPUID_ENTRIES */
 #define MAX_IO_MSRS 256
@@ -242,6 +246,108 @@ static long ioc_set_fpu(void *obj, void *arg)
 	return 0;
 }
 
+/* ---- XSAVE image and XCRs ---- */
+
+enum { XS_HDR = 512, XS_SIZE = 576 };
+
+/* KVM_GET_XSAVE(2): the standard XSAVE layout of x87 + SSE, header with
+ * XSTATE_BV = x87|SSE, the software bytes a host with that XCR0 writes. */
+static void get_xsave(struct x86_cpu *cpu, uint8_t *r)
+{
+	memset(r, 0, sizeof(struct kvm_xsave));
+	memcpy(r, cpu->fxsave, 416);
+	uint32_t mxmask = 0xffff;
+	memcpy(r + 28, &mxmask, 4);
+	uint32_t sw[4] = { 0x46505853, XS_SIZE + 4, (uint32_t)X86_SUPPORTED_XCR0, XS_SIZE };
+	memcpy(r + 464, &sw[0], 8);
+	uint64_t xf = X86_SUPPORTED_XCR0;
+	memcpy(r + 472, &xf, 8);
+	memcpy(r + 480, &sw[3], 4);
+	memcpy(r + XS_HDR, &xf, 8);
+}
+
+/* KVM_SET_XSAVE: the header must be standard form with known features;
+ * components absent from XSTATE_BV return to their initial state. */
+static long set_xsave(struct x86_cpu *cpu, const uint8_t *r)
+{
+	uint64_t bv, comp;
+	uint32_t mx;
+	memcpy(&bv, r + XS_HDR, 8);
+	memcpy(&comp, r + XS_HDR + 8, 8);
+	memcpy(&mx, r + 24, 4);
+	if (bv & ~X86_SUPPORTED_XCR0 || comp)
+		return -EINVAL;
+	for (int k = 16; k < 64; k++)
+		if (r[XS_HDR + k])
+			return -EINVAL;
+	if ((bv & 2) && (mx & ~0xffffu))
+		return -EINVAL;
+	if (bv & 1) {
+		memcpy(cpu->fxsave, r, 24);
+		memcpy(cpu->fxsave + 32, r + 32, 128);
+	} else {
+		memset(cpu->fxsave, 0, 24);
+		memset(cpu->fxsave + 32, 0, 128);
+		cpu->fxsave[0] = 0x7f;
+		cpu->fxsave[1] = 0x03;
+	}
+	if (bv & 2) {
+		memcpy(cpu->fxsave + 24, &mx, 4);
+		memcpy(cpu->fxsave + 160, r + 160, 256);
+	} else {
+		uint32_t init = 0x1f80;
+		memcpy(cpu->fxsave + 24, &init, 4);
+		memset(cpu->fxsave + 160, 0, 256);
+	}
+	return 0;
+}
+
+/* struct kvm_xsave (4 KiB) is copied here rather than by the dispatcher. */
+static long ioc_get_xsave(void *obj, void *arg)
+{
+	uint8_t *r = calloc(1, sizeof(struct kvm_xsave));
+	if (!r)
+		return -ENOMEM;
+	get_xsave(cpu_of(obj), r);
+	long ret = sk_copy_to_user(arg, r, sizeof(struct kvm_xsave)) ? -EFAULT : 0;
+	free(r);
+	return ret;
+}
+
+static long ioc_set_xsave(void *obj, void *arg)
+{
+	uint8_t *r = malloc(sizeof(struct kvm_xsave));
+	if (!r)
+		return -ENOMEM;
+	long ret = sk_copy_from_user(r, arg, sizeof(struct kvm_xsave)) ? -EFAULT
+									: set_xsave(cpu_of(obj), r);
+	free(r);
+	return ret;
+}
+
+static long ioc_get_xcrs(void *obj, void *arg)
+{
+	struct x86_cpu *cpu = cpu_of(obj);
+	struct kvm_xcrs *x = arg;
+	memset(x, 0, sizeof(*x));
+	x->nr_xcrs = 1;
+	x->xcrs[0].xcr = 0;
+	x->xcrs[0].value = cpu->xcr0;
+	return 0;
+}
+
+static long ioc_set_xcrs(void *obj, void *arg)
+{
+	struct x86_cpu *cpu = cpu_of(obj);
+	const struct kvm_xcrs *x = arg;
+	if (x->nr_xcrs > KVM_MAX_XCRS || x->flags)
+		return -EINVAL;
+	for (uint32_t k = 0; k < x->nr_xcrs; k++)
+		if (x->xcrs[k].xcr == 0)
+			return x86_set_xcr(cpu, 0, x->xcrs[k].value) ? 0 : -EINVAL;
+	return 0;
+}
+
 /* ---- events ---- */
 
 static bool shadow_now(const struct x86_cpu *cpu)
@@ -345,6 +451,7 @@ static long ioc_set_debugregs(void *obj, void *arg)
 static long ioc_get_mp_state(void *obj, void *arg)
 {
 	struct kvm_mp_state *m = arg;
+	x86_lapic_accept_events(cpu_of(obj));   /* posted INIT/SIPI are taken first */
 	m->mp_state = cpu_of(obj)->mp_state;
 	return 0;
 }
@@ -352,10 +459,29 @@ static long ioc_get_mp_state(void *obj, void *arg)
 static long ioc_set_mp_state(void *obj, void *arg)
 {
 	const struct kvm_mp_state *m = arg;
-	/* Without an in-kernel LAPIC, KVM accepts only RUNNABLE. */
-	if (m->mp_state != KVM_MP_STATE_RUNNABLE)
+	struct x86_cpu *cpu = cpu_of(obj);
+	struct x86_lapic *a = x86_lapic(cpu);
+	switch (m->mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+		break;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		/* Without an in-kernel LAPIC, KVM accepts only RUNNABLE. */
+		if (!a)
+			return -EINVAL;
+		break;
+	default:
 		return -EINVAL;
-	cpu_of(obj)->mp_state = m->mp_state;
+	}
+	if (m->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		cpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		x86_lapic_post_sipi(a, cpu->sipi_vector);
+	} else {
+		cpu->mp_state = m->mp_state;
+	}
 	return 0;
 }
 
@@ -547,6 +673,8 @@ static long ioc_interrupt(void *obj, void *arg)
 	const struct kvm_interrupt *irq = arg;
 	if (irq->irq >= 256)
 		return -EINVAL;
+	if (x86_lapic(cpu))
+		return -ENXIO;   /* the in-kernel irqchip owns injection */
 	/* Without an in-kernel irqchip a queued vector is simply replaced. */
 	cpu->irq_injected = true;
 	cpu->irq_nr = irq->irq;
@@ -683,7 +811,25 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
 		return 1;
+	case KVM_CAP_XSAVE2:
+		return sizeof(struct kvm_xsave);
+	/* Answered by the core's table today (0); these are the x86 answers. */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_SIGNAL_MSI:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return IRQ_MAX_GSI;
+	case KVM_CAP_X2APIC_API:
+		return KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return GUESTDBG_VALID;
 	case KVM_CAP_SYNC_REGS:
@@ -707,6 +853,19 @@ const struct sk_ioctl x86_sys_ioctls[] = {
 const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_SET_TSS_ADDR, ioc_set_tss_addr, NULL, SK_IOC_VALUE},
 	{KVM_SET_IDENTITY_MAP_ADDR, ioc_set_identity_map_addr, NULL, 0},
+	/* The in-kernel irqchip (irqchip.c). */
+	{KVM_CREATE_IRQCHIP, x86_ioc_create_irqchip, NULL, SK_IOC_VALUE},
+	{KVM_IRQ_LINE, x86_ioc_irq_line, NULL, 0},
+	{KVM_IRQ_LINE_STATUS, x86_ioc_irq_line_status, NULL, 0},
+	{KVM_GET_IRQCHIP, x86_ioc_get_irqchip, NULL, 0},
+	{KVM_SET_IRQCHIP, x86_ioc_set_irqchip, NULL, SK_IOC_VALUE},
+	{KVM_SIGNAL_MSI, x86_ioc_signal_msi, NULL, 0},
+	{KVM_SET_GSI_ROUTING, x86_ioc_set_gsi_routing, x86_irq_routing_len, 0},
+	{KVM_SET_BOOT_CPU_ID, x86_ioc_set_boot_cpu_id, NULL, SK_IOC_VALUE},
+	{KVM_CREATE_PIT2, x86_ioc_create_pit2, NULL, 0},
+	{KVM_IRQFD, x86_ioc_irqfd, NULL, 0},
+	{KVM_GET_PIT2, x86_ioc_get_pit2, NULL, 0},
+	{KVM_SET_PIT2, x86_ioc_set_pit2, NULL, 0},
 	{0, NULL, NULL, 0},
 };
 
@@ -717,6 +876,11 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_SREGS, ioc_set_sregs, NULL, 0},
 	{KVM_GET_FPU, ioc_get_fpu, NULL, 0},
 	{KVM_SET_FPU, ioc_set_fpu, NULL, 0},
+	{KVM_GET_XSAVE, ioc_get_xsave, NULL, SK_IOC_VALUE},
+	{KVM_GET_XSAVE2, ioc_get_xsave, NULL, SK_IOC_VALUE},
+	{KVM_SET_XSAVE, ioc_set_xsave, NULL, SK_IOC_VALUE},
+	{KVM_GET_XCRS, ioc_get_xcrs, NULL, 0},
+	{KVM_SET_XCRS, ioc_set_xcrs, NULL, 0},
 	{KVM_GET_VCPU_EVENTS, ioc_get_events, NULL, 0},
 	{KVM_SET_VCPU_EVENTS, ioc_set_events, NULL, 0},
 	{KVM_GET_DEBUGREGS, ioc_get_debugregs, NULL, 0},
@@ -733,5 +897,7 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_GUEST_DEBUG, ioc_set_guest_debug, NULL, 0},
 	{KVM_TRANSLATE, ioc_translate, NULL, 0},
 	{KVM_GET_TSC_KHZ, ioc_get_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_GET_LAPIC, x86_ioc_get_lapic, NULL, 0},
+	{KVM_SET_LAPIC, x86_ioc_set_lapic, NULL, 0},
 	{0, NULL, NULL, 0},
 };

@@ -12,6 +12,11 @@
 #include "arch/x86/x86.h"
 #include "kvm/kvm.h"
 
+struct x86_lapic;
+struct x86_irqchip;
+struct x86_pit;
+struct x86_irqfds;
+
 struct x86_sys {
 	struct x86_cpu cpu;
 	uint64_t slots_gen;        /* generation of cpu->slots */
@@ -29,6 +34,7 @@ struct x86_sys {
 	uint64_t mcg_status, mcg_ctl;
 	uint64_t smbase;
 	uint64_t feature_control;
+	struct x86_lapic *lapic;   /* in-kernel local APIC (irq.h), or NULL */
 };
 
 struct x86_vm {
@@ -36,6 +42,12 @@ struct x86_vm {
 	uint64_t identity_map_addr;
 	bool identity_map_set;
 	bool tss_set;
+	struct x86_irqchip *irqchip; /* KVM_CREATE_IRQCHIP (irq.h), or NULL */
+	uint32_t bsp_vcpu_id;        /* KVM_SET_BOOT_CPU_ID */
+	struct x86_pit *pit;         /* KVM_CREATE_PIT2 (pit.c), or NULL */
+	struct x86_irqfds *irqfds;   /* KVM_IRQFD (irqfd.c), or NULL */
+	bool x2apic_format;          /* KVM_CAP_X2APIC_API: 32-bit IDs in KVM_GET/SET_LAPIC */
+	uint32_t max_vcpu_ids;       /* KVM_CAP_MAX_VCPU_ID, 0 = not set */
 };
 
 static inline struct x86_sys *x86_sys(struct x86_cpu *cpu)

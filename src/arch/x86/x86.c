@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/irq.h"
+#include "arch/x86/irqfd.h"
+#include "arch/x86/pit.h"
 #include "arch/x86/sys.h"
 
 /* ---- VM ---- */
@@ -26,13 +29,39 @@ static int x86_vm_init(struct sk_vm *vm)
 
 static void x86_vm_destroy(struct sk_vm *vm)
 {
+	x86_irqfd_destroy(vm);   /* these threads inject through the irqchip */
+	x86_pit_destroy(vm);
+	x86_irqchip_destroy(vm);
 	free(vm->arch_vm);
 	vm->arch_vm = NULL;
 }
 
 static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
 {
-	return -EINVAL;
+	const struct kvm_enable_cap *cap = arg;
+	struct x86_vm *xv = vm->arch_vm;
+	int r = -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_X2APIC_API:
+		if (cap->args[0] & ~(uint64_t)(KVM_X2APIC_API_USE_32BIT_IDS |
+					       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK))
+			return -EINVAL;
+		if (cap->args[0] & KVM_X2APIC_API_USE_32BIT_IDS)
+			xv->x2apic_format = true;
+		return 0;
+	case KVM_CAP_MAX_VCPU_ID:
+		if (cap->args[0] > SK_MAX_VCPU_ID)
+			return -EINVAL;
+		/* Set once (setting the same value again is fine). */
+		pthread_mutex_lock(&vm->lock);
+		if (xv->max_vcpu_ids == cap->args[0] || !xv->max_vcpu_ids) {
+			xv->max_vcpu_ids = (uint32_t)cap->args[0];
+			r = 0;
+		}
+		pthread_mutex_unlock(&vm->lock);
+		return r;
+	}
+	return r;
 }
 
 static int x86_vcpu_enable_cap(struct sk_vcpu *vcpu, const void *arg)
@@ -44,6 +73,9 @@ static int x86_vcpu_enable_cap(struct sk_vcpu *vcpu, const void *arg)
 
 static int x86_vcpu_init(struct sk_vcpu *vcpu)
 {
+	struct x86_vm *xv = vcpu->vm->arch_vm;
+	if (xv->max_vcpu_ids && vcpu->id >= xv->max_vcpu_ids)
+		return -EINVAL;   /* KVM_CAP_MAX_VCPU_ID (kvm_arch_vcpu_precreate) */
 	struct x86_sys *sys = aligned_alloc(64, (sizeof(*sys) + 63) & ~(size_t)63);
 	if (!sys)
 		return -ENOMEM;
@@ -58,6 +90,12 @@ static int x86_vcpu_init(struct sk_vcpu *vcpu)
 	}
 	sys->tsc_khz = 1000000;
 	x86_reset_state(cpu, false);
+	int r = x86_irqchip_vcpu_init(cpu);
+	if (r) {
+		x86_blocks_free(cpu->blocks);
+		free(sys);
+		return r;
+	}
 	vcpu->arch_vcpu = cpu;
 	return 0;
 }
@@ -67,6 +105,7 @@ static void x86_vcpu_destroy(struct sk_vcpu *vcpu)
 	struct x86_cpu *cpu = vcpu->arch_vcpu;
 	if (!cpu)
 		return;
+	x86_irqchip_vcpu_destroy(cpu);
 	x86_blocks_free(cpu->blocks);
 	free(cpu->cpuid);
 	free(x86_sys(cpu));
@@ -268,16 +307,29 @@ static int run_loop(struct x86_cpu *cpu)
 				return -EINTR;
 			}
 		}
+		if (x86_lapic(cpu)) {
+			int r = x86_lapic_enter(cpu);   /* may sleep while halted */
+			if (r)
+				return r;
+		}
 		if (!inject_events(cpu))
 			return 0;
-		if (run->request_interrupt_window && ready_for_injection(cpu)) {
+		/* With the in-kernel irqchip the window is KVM's, not userspace's. */
+		bool want_window = run->request_interrupt_window && !x86_lapic(cpu);
+		if (want_window && ready_for_injection(cpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			return 0;
 		}
-		cpu->event_waiting = run->request_interrupt_window || cpu->irq_injected ||
-				     (cpu->nmi_pending && !cpu->nmi_masked);
+		cpu->event_waiting = want_window || cpu->irq_injected ||
+				     (cpu->nmi_pending && !cpu->nmi_masked) ||
+				     (x86_lapic(cpu) && x86_lapic_wants_window(cpu));
 		enum x86_stop s = need_stepping(cpu) ? step_one(cpu) : x86_execute(cpu, false);
 		if (s == X86_STOP_HLT) {
+			if (x86_lapic(cpu)) {
+				/* With the irqchip HLT waits inside KVM_RUN. */
+				cpu->mp_state = KVM_MP_STATE_HALTED;
+				continue;
+			}
 			run->exit_reason = KVM_EXIT_HLT;
 			return 0;
 		}
@@ -292,6 +344,10 @@ static int x86_vcpu_run(struct sk_vcpu *vcpu)
 		return 0;
 	}
 	x86_sys(cpu)->has_run = true;
+	/* KVM: an UNINITIALIZED AP's KVM_RUN waits for INIT/SIPI, takes
+	 * them, and returns EAGAIN (EINTR on a signal). */
+	if (x86_lapic(cpu) && cpu->mp_state == KVM_MP_STATE_UNINITIALIZED)
+		return x86_lapic_wait_uninit(cpu);
 	switch (setjmp(cpu->unwind)) {
 	case X86_UNWIND_NONE:
 		break;
@@ -358,9 +414,12 @@ static int x86_vcpu_prepare(struct sk_vcpu *vcpu)
 	int r = x86_sync_regs_in(cpu);
 	if (r)
 		return r;
-	if (run->cr8 & ~0xfull)
-		return -EINVAL;
-	cpu->cr8 = run->cr8;
+	/* With the in-kernel LAPIC the TPR is KVM's, not kvm_run's. */
+	if (!x86_lapic(cpu)) {
+		if (run->cr8 & ~0xfull)
+			return -EINVAL;
+		cpu->cr8 = run->cr8;
+	}
 	run->flags = 0;
 	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_TLB_FLUSH);
 	x86_refresh_slots(cpu);
@@ -375,7 +434,7 @@ static void x86_vcpu_post_run(struct sk_vcpu *vcpu)
 	run->if_flag = (cpu->rflags & X86_IF) != 0;
 	run->cr8 = cpu->cr8;
 	run->apic_base = cpu->apic_base;
-	run->ready_for_interrupt_injection = ready_for_injection(cpu);
+	run->ready_for_interrupt_injection = x86_lapic(cpu) ? 1 : ready_for_injection(cpu);
 	x86_sync_regs_out(cpu);
 }
 

@@ -189,6 +189,8 @@ struct x86_cpu {
 	struct x86_io_rec io_log[X86_IO_LOG_MAX];
 	int io_log_len;          /* records carried over from an exit */
 	int io_log_pos;          /* next record the current attempt replays */
+	bool io_exit_retire;     /* an MMIO write / OUTS exit waits for the end of
+				  * its instruction (KVM retires it first) */
 	bool single_step_pending;
 	/* Set by the run loop while an interrupt/NMI waits for a window (or
 	 * userspace asked for one): x86_execute then returns
@@ -261,8 +263,16 @@ void x86_code_written(struct x86_cpu *cpu, uint64_t gpa);
  * replay log yet. */
 uint32_t x86_pio_in(struct x86_cpu *cpu, uint16_t port, unsigned size);
 void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val);
+/* OUTS: as x86_pio_out, but the exit is taken after the instruction
+ * retires (or, for REP with elements left, with RCX/RSI counted). */
+void x86_pio_outs(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val);
+/* Take the exit x86_mmio_write / x86_pio_outs described, RIP where the
+ * instruction left it (x86_execute calls this when io_exit_retire). */
+_Noreturn void x86_io_exit_retired(struct x86_cpu *cpu);
 /* MMIO read/write at a guest-physical address outside the memslots
- * (KVM_EXIT_MMIO), same replay rule. */
+ * (KVM_EXIT_MMIO), same replay rule; except that the first new write of
+ * an instruction exits after the instruction retires, as in KVM, unless
+ * another access or a fault follows within it. */
 uint64_t x86_mmio_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size);
 void x86_mmio_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t val);
 /* The replay log belongs to one instruction: after an exit the run loop
@@ -302,6 +312,12 @@ bool x86_msr_read(struct x86_cpu *cpu, uint32_t idx, uint64_t *val);
 bool x86_msr_write(struct x86_cpu *cpu, uint32_t idx, uint64_t val);
 /* CPUID leaf/subleaf as KVM_SET_CPUID2 set it (KVM's out-of-range rule). */
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* XCR0 bits softkvm can save (x87, SSE); those the guest's CPUID leaf 0xD
+ * allows (KVM's guest_supported_xcr0). */
+#define X86_SUPPORTED_XCR0 3ull
+uint64_t x86_guest_supported_xcr0(const struct x86_cpu *cpu);
+/* XSETBV / KVM_SET_XCRS with KVM's checks (__kvm_set_xcr); false: refused. */
+bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t val);
 /* TSC as the guest reads it. */
 uint64_t x86_rdtsc(struct x86_cpu *cpu);
 /* VMCALL/VMMCALL (hypercall.c): KVM's answer in RAX (-KVM_ENOSYS for an
@@ -328,5 +344,7 @@ bool x86_blocks_is_code_page(struct x86_block_cache *bc, uint64_t gpa);
  * directly, so each block is checked against the guest bytes once before
  * it runs again. */
 void x86_blocks_new_epoch(struct x86_block_cache *bc);
+/* End the executing block after the current instruction. */
+void x86_blocks_stop(struct x86_block_cache *bc);
 
 #endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""softkvm benchmarks: the benchmark guests on softkvm (reference VMM),
+on QEMU/TCG and natively, then the host-side KVM API benchmarks.
+
+bench.py --build DIR [--runs N] [--only NAME,...] [--no-qemu] [--no-native]
+         [--no-host] [--qemu PROGRAM] [--markdown] [--cpu-time]
+
+Every time is the wall clock (or, with --cpu-time, the user + system CPU
+time) of a whole process, the median of N runs;
+the runs of the platforms are interleaved so that load from elsewhere on
+the machine spreads over all of them. "net" times subtract the median of
+the boot-only guest (empty) on the same platform.
+"""
+import argparse
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+GUESTS = ['empty', 'intmix', 'memcopy', 'repmovs', 'exitloop']
+NATIVE = {'empty', 'intmix', 'memcopy', 'repmovs'}
+RESULT = re.compile(r'^bench (\S+) checksum=([0-9a-f]{16}) ok$', re.M)
+
+
+class Failure(Exception):
+    pass
+
+
+def reset_bios(tmpdir):
+    """A 64 KiB BIOS whose reset vector jumps to 1000:0000, as in
+    guests/x86/demo/run-qemu.sh."""
+    path = os.path.join(tmpdir, 'reset-bios.bin')
+    with open(path, 'wb') as f:
+        f.write(bytes(65520) + b'\xea\x00\x00\x00\x10' + bytes(11))
+    return path
+
+
+def commands(build, name, qemu, bios, want):
+    img = os.path.join(build, 'bench', f'bench-{name}.bin')
+    cmds = {}
+    if 'softkvm' in want:
+        cmds['softkvm'] = ([os.path.join(build, 'tools', 'softkvm'), '--',
+                            os.path.join(build, 'tools', 'softkvm-vmm'),
+                            '--quiet', img], 0)
+    if 'qemu' in want:
+        # isa-debug-exit: QEMU exits with (status << 1) | 1.
+        cmds['qemu'] = ([qemu, '-accel', 'tcg', '-display', 'none',
+                         '-nodefaults', '-no-reboot', '-m', '16',
+                         '-serial', 'stdio', '-bios', bios, '-device',
+                         f'loader,file={img},addr=0x10000,force-raw=on',
+                         '-device', 'isa-debug-exit,iobase=0x501,iosize=1'],
+                        1)
+    if 'native' in want and name in NATIVE:
+        cmds['native'] = ([os.path.join(build, 'bench',
+                                        f'bench-{name}-native')], 0)
+    return cmds
+
+
+CPU_TIME = False     # --cpu-time: user + system time of the process tree
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd, status):
+    t0, c0 = time.perf_counter(), children_cpu()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, errors='replace', timeout=600)
+    dt = children_cpu() - c0 if CPU_TIME else time.perf_counter() - t0
+    m = RESULT.search(p.stdout)
+    if p.returncode != status or not m:
+        raise Failure(f'{" ".join(cmd)}: status {p.returncode}\n'
+                      f'{p.stdout}{p.stderr}')
+    return dt, m.group(2)
+
+
+def run_guests(a, want):
+    """Per benchmark and platform: raw median and the median of net times,
+    each net time being the run minus the empty guest run just before it on
+    the same platform (so both saw about the same load)."""
+    bios = reset_bios(a.tmp)
+    names = [n for n in GUESTS if n != 'empty' and
+             (not a.only or n in a.only)]
+    boot = commands(a.build, 'empty', a.qemu, bios, want)
+    cmds = {n: commands(a.build, n, a.qemu, bios, want) for n in names}
+    raw = {'empty': {p: [] for p in boot}}
+    raw.update({n: {p: [] for p in cmds[n]} for n in names})
+    net = {n: {p: [] for p in cmds[n]} for n in names}
+    sums = {n: {} for n in names}
+    for r in range(a.runs):
+        for n in names:
+            for plat, (cmd, status) in cmds[n].items():
+                t0, _ = timed(*boot[plat])
+                t1, csum = timed(cmd, status)
+                raw['empty'][plat].append(t0)
+                raw[n][plat].append(t1)
+                net[n][plat].append(t1 - t0)
+                sums[n][plat] = csum
+            if n == 'exitloop':     # its checksum is the number of rounds
+                exits = 2 * int(csum, 16)
+            if len(set(sums[n].values())) > 1:
+                raise Failure(f'{n}: checksums differ: {sums[n]}')
+        print(f'  round {r + 1}/{a.runs} done', file=sys.stderr, flush=True)
+    for n, by_plat in raw.items():
+        print(f'  {n:9s} ' + '  '.join(
+            f'{p} {statistics.median(t):.3f}s [{min(t):.3f}..{max(t):.3f}]'
+            for p, t in by_plat.items()), file=sys.stderr)
+    med = lambda d: {n: {p: statistics.median(t) for p, t in v.items()}
+                     for n, v in d.items()}
+    if 'exitloop' in names:
+        net['exitloop per exit'] = {p: [t / exits * 1e9 for t in v]
+                                    for p, v in net['exitloop'].items()}
+    return med(raw), med(net)
+
+
+def fmt(v, unit='s'):
+    if v is None:
+        return '-'
+    return f'{v:.0f} ns' if unit == 'ns' else f'{v:.3f} s'
+
+
+def ratio(x, y):
+    return '-' if x is None or y is None or y <= 0 else f'{x / y:.1f}x'
+
+
+def guest_table(raw, net):
+    rows = [('benchmark', 'softkvm', 'QEMU tcg', 'native', 'softkvm/QEMU',
+             'softkvm/native')]
+
+    def row(label, m, unit='s'):
+        rows.append((label, fmt(m.get('softkvm'), unit),
+                     fmt(m.get('qemu'), unit), fmt(m.get('native'), unit),
+                     ratio(m.get('softkvm'), m.get('qemu')),
+                     ratio(m.get('softkvm'), m.get('native'))))
+
+    row('empty (boot only, raw)', raw['empty'])
+    for name, m in net.items():
+        if name.endswith('per exit'):
+            row(f'  {name} (PIO + MMIO)', m, 'ns')
+        else:
+            row(f'{name} (net of boot)', m)
+    return rows
+
+
+def raw_table(raw):
+    rows = [('benchmark (raw)', 'softkvm', 'QEMU tcg', 'native')]
+    for name, m in raw.items():
+        rows.append((name, fmt(m.get('softkvm')), fmt(m.get('qemu')),
+                     fmt(m.get('native'))))
+    return rows
+
+
+def host_metrics(a):
+    """Medians over the runs of each key=value of the programs' last lines."""
+    progs = [('exit-roundtrip', ['-n', '200000']), ('memslot-rate', []),
+             ('vm-overhead', [])]
+    softkvm = os.path.join(a.build, 'tools', 'softkvm')
+    vals = {}
+    for prog, args in progs:
+        cmd = [softkvm, '--', os.path.join(a.build, 'bench', prog)] + args
+        for _ in range(a.runs):
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=600)
+            if p.returncode != 0:
+                raise Failure(f'{" ".join(cmd)}: status {p.returncode}\n'
+                              f'{p.stdout}{p.stderr}')
+            last = p.stdout.strip().splitlines()[-1]
+            for k, v in re.findall(r'(\w+)=([0-9.]+)', last):
+                vals.setdefault(k, []).append(float(v))
+    return {k: statistics.median(v) for k, v in vals.items()}
+
+
+def host_table(h):
+    def g(k, f='{:.0f}'):
+        return f.format(h[k]) if k in h else '-'
+    return [('softkvm API', 'median'),
+            ('exit round trip, PIO', g('pio_exit_ns', '{:.0f} ns')),
+            ('exit round trip, MMIO', g('mmio_exit_ns', '{:.0f} ns')),
+            ('exit round trip, HLT', g('hlt_exit_ns', '{:.0f} ns')),
+            ('memslot updates (1 GiB slot, log toggle / move)',
+             g('memslot_updates_per_s', '{:.0f} /s')),
+            ('dirty-log harvests (1 GiB slot, 32 KiB bitmap)',
+             g('dirty_log_per_s', '{:.0f} /s')),
+            ('memory per VM (RSS)', g('vm_kib', '{:.1f} KiB')),
+            ('memory per vCPU (RSS, kvm_run mapped)',
+             g('vcpu_kib', '{:.1f} KiB'))]
+
+
+def show(rows, markdown):
+    if markdown:
+        print('| ' + ' | '.join(rows[0]) + ' |')
+        print('|' + '|'.join('---' if i == 0 else '---:'
+                             for i in range(len(rows[0]))) + '|')
+        for r in rows[1:]:
+            print('| ' + ' | '.join(r) + ' |')
+    else:
+        w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for j, r in enumerate(rows):
+            print('  '.join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])
+                            for i, c in enumerate(r)))
+            if j == 0:
+                print('  '.join('-' * x for x in w))
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', required=True)
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--only', type=lambda s: s.split(','))
+    ap.add_argument('--qemu', default='qemu-system-x86_64')
+    ap.add_argument('--no-qemu', action='store_true')
+    ap.add_argument('--no-native', action='store_true')
+    ap.add_argument('--no-host', action='store_true',
+                    help='skip exit-roundtrip, memslot-rate, vm-overhead')
+    ap.add_argument('--markdown', action='store_true')
+    ap.add_argument('--cpu-time', action='store_true',
+                    help='time = user + system CPU time, not wall clock')
+    a = ap.parse_args()
+    global CPU_TIME
+    CPU_TIME = a.cpu_time
+    if a.runs < 1:
+        ap.error('--runs must be at least 1')
+    want = {'softkvm'}
+    if not a.no_qemu:
+        want.add('qemu')
+    if not a.no_native:
+        want.add('native')
+    print(f'running each {a.runs} times (median; [min..max] per run set)',
+          file=sys.stderr)
+    try:
+        with tempfile.TemporaryDirectory() as a.tmp:
+            raw, net = run_guests(a, want)
+        host = {} if a.no_host else host_metrics(a)
+    except Failure as e:
+        print(f'bench: FAILED: {e}', file=sys.stderr)
+        return 1
+    what = ('user + system CPU time' if a.cpu_time else 'wall clock')
+    print(f'Guest benchmarks: {what} of the whole process, median of '
+          f'{a.runs}; net = each run minus an empty-guest run just before it '
+          f'on the same platform')
+    print()
+    show(guest_table(raw, net), a.markdown)
+    show(raw_table(raw), a.markdown)
+    if host:
+        show(host_table(host), a.markdown)
+    with open('/proc/loadavg') as f:
+        print('load average at the end: ' + ' '.join(f.read().split()[:3]))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

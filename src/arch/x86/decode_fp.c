@@ -1,0 +1,355 @@
+/* Decoding x87/MMX/SSE instructions into host stubs (see fp.h).
+ *
+ * The stub is the guest instruction re-encoded for the host: legacy
+ * prefixes that select the operation (66, F2, F3) and the REX prefix are
+ * kept, segment and address-size prefixes dropped, the memory operand
+ * becomes [rsi] and explicit GPRs become rax (ModRM.reg) and rdx
+ * (ModRM.rm). Only instruction sets softkvm offers in CPUID are accepted,
+ * and only legacy (non-VEX) encodings, so nothing but x87/MMX/SSE..SSE4.2
+ * ever runs on the host. Stubs with the same bytes are shared; they live
+ * for the process (their number is bounded by the distinct encodings).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arch/x86/fp.h"
+
+#define STUB_CHUNK (256 * 1024)
+#define STUB_HASH 4096
+#define STUB_LIMIT (64u << 20)
+
+struct stub_ent {
+	struct stub_ent *next;
+	uint8_t len;
+	uint8_t bytes[16];
+	struct x86_fpinfo info;
+};
+
+static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stub_ent *stub_hash[STUB_HASH];
+static uint8_t *arena;
+static size_t arena_left, arena_total;
+
+static bool offered(const ZydisDecodedInstruction *zi)
+{
+	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return false;
+	switch (zi->meta.isa_ext) {
+	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
+	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSSE3:
+	case ZYDIS_ISA_EXT_SSE4: case ZYDIS_ISA_EXT_XSAVE: case ZYDIS_ISA_EXT_XSAVEOPT:
+		return zi->meta.isa_set != ZYDIS_ISA_SET_SSE4A;
+	default:
+		return false;
+	}
+}
+
+static bool is_gpr(ZydisRegister r)
+{
+	return r >= ZYDIS_REGISTER_AL && r <= ZYDIS_REGISTER_R15;
+}
+
+/* Handlers written in C (state save/restore, MXCSR, FWAIT). */
+static x86_fn special(ZydisMnemonic m, uint8_t *sub)
+{
+	*sub = 0;
+	switch (m) {
+	case ZYDIS_MNEMONIC_FWAIT: return x86_h_fwait;
+	case ZYDIS_MNEMONIC_LDMXCSR: return x86_h_ldmxcsr;
+	case ZYDIS_MNEMONIC_STMXCSR: return x86_h_stmxcsr;
+	case ZYDIS_MNEMONIC_FXSAVE64: *sub = 1; return x86_h_fxsave;
+	case ZYDIS_MNEMONIC_FXSAVE: return x86_h_fxsave;
+	case ZYDIS_MNEMONIC_FXRSTOR64: *sub = 1; return x86_h_fxrstor;
+	case ZYDIS_MNEMONIC_FXRSTOR: return x86_h_fxrstor;
+	case ZYDIS_MNEMONIC_XSAVE64: case ZYDIS_MNEMONIC_XSAVEOPT64: *sub = 1; return x86_h_xsave;
+	case ZYDIS_MNEMONIC_XSAVE: case ZYDIS_MNEMONIC_XSAVEOPT: return x86_h_xsave;
+	case ZYDIS_MNEMONIC_XRSTOR64: *sub = 1; return x86_h_xrstor;
+	case ZYDIS_MNEMONIC_XRSTOR: return x86_h_xrstor;
+	default: return NULL;
+	}
+}
+
+static bool x87_nowait(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_FNINIT: case ZYDIS_MNEMONIC_FNCLEX: case ZYDIS_MNEMONIC_FNSTCW:
+	case ZYDIS_MNEMONIC_FNSTSW: case ZYDIS_MNEMONIC_FNSTENV: case ZYDIS_MNEMONIC_FNSAVE:
+	case ZYDIS_MNEMONIC_FDISI8087_NOP: case ZYDIS_MNEMONIC_FENI8087_NOP:
+	case ZYDIS_MNEMONIC_FSETPM287_NOP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* x87 control instructions leave FIP/FDP/FOP alone. */
+static bool x87_control(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_FLDCW: case ZYDIS_MNEMONIC_FLDENV: case ZYDIS_MNEMONIC_FRSTOR:
+		return true;
+	default:
+		return x87_nowait(m);
+	}
+}
+
+static bool x87_env(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_FNSTENV || m == ZYDIS_MNEMONIC_FLDENV ||
+	       m == ZYDIS_MNEMONIC_FNSAVE || m == ZYDIS_MNEMONIC_FRSTOR;
+}
+
+static bool unaligned_ok(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_MOVUPS: case ZYDIS_MNEMONIC_MOVUPD: case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_LDDQU: case ZYDIS_MNEMONIC_PCMPESTRI: case ZYDIS_MNEMONIC_PCMPESTRM:
+	case ZYDIS_MNEMONIC_PCMPISTRI: case ZYDIS_MNEMONIC_PCMPISTRM:
+	case ZYDIS_MNEMONIC_MASKMOVDQU:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3: case 0x2e: case 0x36:
+	case 0x3e: case 0x26: case 0x64: case 0x65:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The host encoding of the instruction; returns its length. */
+static unsigned rewrite(const ZydisDecodedInstruction *zi, const uint8_t *code, bool long64,
+			bool has_mem, bool reg_gpr, bool rm_gpr, int force66, uint8_t *out)
+{
+	unsigned n = 0, p = 0;
+	bool has_rex = zi->attributes & ZYDIS_ATTRIB_HAS_REX;
+	unsigned rex_at = has_rex ? zi->raw.rex.offset : 0xff;
+	/* Prefix area: legacy prefixes, possibly ignored REX bytes. */
+	while (p < zi->length && (legacy_prefix(code[p]) || (long64 && (code[p] & 0xf0) == 0x40))) {
+		uint8_t b = code[p];
+		if (p == rex_at) {
+			if (has_mem)
+				b &= ~0x03;           /* X, B */
+			if (rm_gpr)
+				b &= ~0x01;
+			if (reg_gpr)
+				b &= ~0x04;           /* R */
+			if (force66 == 1 && !(n && out[n - 1] == 0x66))
+				out[n++] = 0x66;      /* before REX, which must be last */
+			out[n++] = b;
+		} else if (b == 0x66) {
+			if (force66 < 0)
+				out[n++] = b;
+		} else if (b == 0xf2 || b == 0xf3) {
+			out[n++] = b;
+		}
+		p++;
+		if (p - 1 == rex_at)
+			break;
+	}
+	if (force66 == 1 && !has_rex)
+		out[n++] = 0x66;
+	if (!(zi->attributes & ZYDIS_ATTRIB_HAS_MODRM)) {
+		memcpy(out + n, code + p, zi->length - p);
+		return n + zi->length - p;
+	}
+	unsigned m = zi->raw.modrm.offset;
+	memcpy(out + n, code + p, m - p);
+	n += m - p;
+	uint8_t modrm = code[m];
+	uint8_t reg = (modrm >> 3) & 7;
+	if (reg_gpr)
+		reg = 0;                              /* rax */
+	if (has_mem)
+		modrm = (uint8_t)(reg << 3 | 6);      /* [rsi] */
+	else if (rm_gpr)
+		modrm = (uint8_t)(0xc0 | reg << 3 | 2);   /* rdx */
+	else
+		modrm = (uint8_t)((modrm & 0xc7) | reg << 3);
+	out[n++] = modrm;
+	/* SIB and displacement go; immediates stay. */
+	unsigned tail = zi->length;
+	for (int k = 1; k >= 0; k--)
+		if (zi->raw.imm[k].size)
+			tail = zi->raw.imm[k].offset;
+	memcpy(out + n, code + tail, zi->length - tail);
+	return n + zi->length - tail;
+}
+
+static void *arena_alloc(unsigned size)
+{
+	if (arena_left < size) {
+		if (arena_total >= STUB_LIMIT)
+			return NULL;
+		void *p = mmap(NULL, STUB_CHUNK, PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		arena = p;
+		arena_left = STUB_CHUNK;
+		arena_total += STUB_CHUNK;
+	}
+	void *r = arena;
+	arena += size;
+	arena_left -= size;
+	return r;
+}
+
+/* The shared info for these stub bytes, made on first use. */
+static const struct x86_fpinfo *intern(const uint8_t *bytes, unsigned len,
+				       const struct x86_fpinfo *proto)
+{
+	unsigned h = 2166136261u;
+	for (unsigned k = 0; k < len; k++)
+		h = (h ^ bytes[k]) * 16777619u;
+	h &= STUB_HASH - 1;
+	const struct x86_fpinfo *r = NULL;
+	pthread_mutex_lock(&stub_lock);
+	for (struct stub_ent *e = stub_hash[h]; e; e = e->next)
+		if (e->len == len && !memcmp(e->bytes, bytes, len)) {
+			r = &e->info;
+			goto out;
+		}
+	struct stub_ent *e = malloc(sizeof(*e));
+	uint8_t *code = arena_alloc(len + 5);
+	if (!e || !code) {
+		free(e);
+		goto out;
+	}
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	memcpy(code, endbr64, 4);
+	memcpy(code + 4, bytes, len);
+	code[4 + len] = 0xc3;
+	e->len = len;
+	memcpy(e->bytes, bytes, len);
+	e->info = *proto;
+	e->info.stub = (void (*)(void))(void *)code;
+	e->next = stub_hash[h];
+	stub_hash[h] = e;
+	r = &e->info;
+out:
+	pthread_mutex_unlock(&stub_lock);
+	return r;
+}
+
+bool x86_decode_fp(const struct x86_cpu *cpu, const uint8_t *code,
+		   const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo,
+		   struct x86_insn *out)
+{
+	if (!offered(zi))
+		return false;
+	struct x86_fpinfo info = { .hid_reg = X86_NOREG };
+	struct x86_op ops[3];
+	memset(ops, 0, sizeof(ops));
+	for (int k = 0; k < 3; k++)
+		ops[k].reg = ops[k].index = X86_NOREG;
+	bool has_mem = false, reg_gpr = false, rm_gpr = false;
+	unsigned msize = 0;
+	uint8_t fl = 0;
+	for (unsigned k = 0; k < zi->operand_count; k++) {
+		const ZydisDecodedOperand *z = &zo[k];
+		bool w = z->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
+		bool r = z->actions & ZYDIS_OPERAND_ACTION_MASK_READ;
+		if (z->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+			if (has_mem || !x86_conv_op(z, &ops[0]))
+				return false;
+			has_mem = true;
+			msize = z->size / 8;
+			if (r || z->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
+				fl |= FPF_MR;   /* MASKMOV: the bytes not written stay */
+			if (w)
+				fl |= FPF_MW;
+			continue;
+		}
+		if (z->type != ZYDIS_OPERAND_TYPE_REGISTER)
+			continue;
+		ZydisRegister reg = z->reg.value;
+		if (reg >= ZYDIS_REGISTER_ST0 && reg <= ZYDIS_REGISTER_X87TAG)
+			fl |= FPF_X87;
+		else if (reg >= ZYDIS_REGISTER_MM0 && reg <= ZYDIS_REGISTER_MM7)
+			fl |= FPF_MMX;
+		else if ((reg >= ZYDIS_REGISTER_XMM0 && reg <= ZYDIS_REGISTER_XMM15) ||
+			 reg == ZYDIS_REGISTER_MXCSR)
+			fl |= FPF_SSE;
+		else if ((reg >= ZYDIS_REGISTER_XMM16 && reg <= ZYDIS_REGISTER_ZMM31))
+			return false;
+		else if (is_gpr(reg)) {
+			if (z->encoding == ZYDIS_OPERAND_ENCODING_MODRM_REG) {
+				if (!x86_conv_op(z, &ops[1]))
+					return false;
+				reg_gpr = true;
+				if (w)
+					info.gpr_w |= 1;
+			} else if (z->encoding == ZYDIS_OPERAND_ENCODING_MODRM_RM) {
+				if (!x86_conv_op(z, &ops[2]))
+					return false;
+				rm_gpr = true;
+				if (w)
+					info.gpr_w |= 2;
+			} else if (w) {
+				struct x86_op t;
+				if (!x86_conv_op(z, &t) || t.kind != OPK_REG || t.reg > X86_RDX ||
+				    t.reg == X86_RBX)
+					return false;
+				info.hid_reg = t.reg;
+				info.hid_size = t.size;
+			}
+		}
+	}
+	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_X87 || zi->meta.isa_set == ZYDIS_ISA_SET_SSE3X87)
+		fl |= FPF_X87;
+	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_MMX)
+		fl |= FPF_MMX;     /* EMMS has no operand to tell */
+	/* x87 and MMX instructions report pending x87 exceptions first. */
+	if ((fl & FPF_MMX) || ((fl & FPF_X87) && !x87_nowait(zi->mnemonic)))
+		fl |= FPF_WAIT;
+	if ((fl & FPF_X87) && !x87_control(zi->mnemonic))
+		fl |= FPF_LASTIP;
+	if (has_mem && msize == 16 && (fl & FPF_SSE) && !unaligned_ok(zi->mnemonic))
+		fl |= FPF_ALIGN;
+
+	uint8_t sub;
+	x86_fn fn = special(zi->mnemonic, &sub);
+	memcpy(out->op, ops, sizeof(ops));
+	out->nops = has_mem ? 1 : 0;
+	if (fn) {
+		out->fn = fn;
+		out->sub = sub;
+		return true;
+	}
+	if (msize > 128)
+		return false;
+	info.flags = fl;
+	info.msize = msize;
+	info.rflags_out = zi->cpu_flags ? (zi->cpu_flags->modified | zi->cpu_flags->set_0 |
+					   zi->cpu_flags->set_1 | zi->cpu_flags->undefined) &
+					   X86_STATUS_FLAGS : 0;
+	int force66 = -1;
+	if (x87_env(zi->mnemonic))
+		force66 = (msize == 14 || msize == 94) ? 1 : 0;
+	uint8_t bytes[32];
+	unsigned len = rewrite(zi, code, cpu->mode == X86_MODE_LONG64, has_mem, reg_gpr, rm_gpr,
+			       force66, bytes);
+	if (len == 0 || len > 15)
+		return false;
+	const struct x86_fpinfo *fi = intern(bytes, len, &info);
+	if (!fi)
+		return false;
+	out->fn = x86_h_fp;
+	out->fp = fi;
+	if (fl & FPF_X87) {
+		unsigned op0 = zi->attributes & ZYDIS_ATTRIB_HAS_MODRM ? zi->raw.modrm.offset - 1
+								     : zi->length - 1;
+		uint8_t modrm = zi->attributes & ZYDIS_ATTRIB_HAS_MODRM ? code[zi->raw.modrm.offset] : 0;
+		out->fop = (uint16_t)((code[op0] & 7) << 8 | modrm);
+	}
+	return true;
+}

@@ -43,8 +43,10 @@ struct sk_vm {
 	unsigned long type;
 	pthread_mutex_t lock;        /* slots_lock + vcpu creation */
 	struct sk_memslots mem;
-	struct sk_vcpu **vcpus;      /* indexed by creation order */
-	int nr_vcpus;
+	/* By creation order; a fixed array of max_vcpus, so any thread may walk
+	 * vcpus[0 .. nr_vcpus) without the lock (published in that order). */
+	struct sk_vcpu **vcpus;
+	_Atomic int nr_vcpus;
 	int max_vcpus;
 	uint64_t enabled_caps;       /* bit per VM capability enabled through KVM_ENABLE_CAP */
 	bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
@@ -110,6 +112,10 @@ void sk_vm_put(struct sk_vm *vm);
 struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type);
 long sk_vcpu_create(struct sk_vm *vm, unsigned long id);
 void sk_vcpu_free(struct sk_vcpu *vcpu);
+
+/* On KVM_RUN entry, before the arch looks at memory: publish the memslot
+ * map if changes made while no vCPU ran left the snapshot stale. */
+void sk_vm_refresh_slots(struct sk_vm *vm);
 
 /* Ask every running vCPU of vm to flush its translations, and wait until each
  * has done so (or is outside KVM_RUN). */

@@ -79,10 +79,6 @@ long sk_vcpu_create(struct sk_vm *vm, unsigned long id)
 	if (find_vcpu(vm, id))
 		goto out;
 	r = -ENOMEM;
-	struct sk_vcpu **v = realloc(vm->vcpus, (vm->nr_vcpus + 1) * sizeof(*v));
-	if (!v)
-		goto out;
-	vm->vcpus = v;
 	int fd;
 	struct sk_vcpu *vcpu = vcpu_alloc(vm, id, &fd);
 	if (!vcpu)
@@ -95,7 +91,8 @@ long sk_vcpu_create(struct sk_vm *vm, unsigned long id)
 		sk_sys_close(fd);
 		goto out;
 	}
-	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	atomic_fetch_add(&vm->nr_vcpus, 1);
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return r;
@@ -146,6 +143,7 @@ static long vcpu_run(struct sk_vcpu *vcpu, unsigned long arg)
 	bool masked = vcpu->sigmask_set;
 	sk_current_vcpu = vcpu;
 	atomic_store(&vcpu->in_run, true);
+	sk_vm_refresh_slots(vcpu->vm);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &vcpu->sigmask, &old);
 	long r = run_guest(vcpu);

@@ -18,11 +18,17 @@ struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type)
 	vm->arch = arch;
 	vm->type = type;
 	vm->max_vcpus = SK_MAX_VCPUS;
+	vm->vcpus = calloc(SK_MAX_VCPUS, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		free(vm);
+		return NULL;
+	}
 	vm->fork_gen = sk_fork_gen;
 	pthread_mutex_init(&vm->lock, NULL);
 	sk_mem_init(&vm->mem);
 	if (vm->arch->vm_init(vm)) {
 		sk_mem_destroy(&vm->mem);
+		free(vm->vcpus);
 		free(vm);
 		return NULL;
 	}
@@ -59,21 +65,56 @@ void sk_vm_flush_vcpus(struct sk_vm *vm)
 	}
 }
 
+static bool any_vcpu_running(struct sk_vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_load(&vm->vcpus[i]->in_run))
+			return true;
+	return false;
+}
+
+/* Called with the lock held; returns with it released. A running vCPU
+ * gets the new map at once (and the old snapshot is freed once every
+ * running vCPU has left it); otherwise the next KVM_RUN publishes it. */
+static void publish_slots(struct sk_vm *vm)
+{
+	/* Pairs with sk_vm_refresh_slots: the store of stale (in
+	 * sk_mem_set_region) and the loads of in_run are sequentially
+	 * consistent, so a vCPU entering now either is seen here or sees
+	 * the map stale. */
+	struct sk_slotset *old = any_vcpu_running(vm) ? sk_mem_publish(&vm->mem) : NULL;
+	pthread_mutex_unlock(&vm->lock);
+	if (old) {
+		sk_vm_flush_vcpus(vm);
+		sk_mem_free_set(old);
+	}
+}
+
+void sk_vm_refresh_slots(struct sk_vm *vm)
+{
+	if (!atomic_load(&vm->mem.stale))
+		return;
+	pthread_mutex_lock(&vm->lock);
+	/* Nobody runs with the stale snapshot: free it at once. */
+	if (atomic_load(&vm->mem.stale))
+		sk_mem_free_set(sk_mem_publish(&vm->mem));
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static long set_memory_region(struct sk_vm *vm, unsigned long arg)
 {
 	struct kvm_userspace_memory_region r;
 	if (sk_copy_from_user(&r, (void *)arg, sizeof(r)))
 		return -EFAULT;
-	struct sk_slotset *old;
 	pthread_mutex_lock(&vm->lock);
 	int rc = sk_mem_set_region(&vm->mem, &r, KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY,
-				   vm->dirty_initially_set, &old);
-	if (old) {
-		sk_vm_flush_vcpus(vm);
-		sk_mem_free_set(old);
+				   vm->dirty_initially_set);
+	if (rc != 0) {
+		pthread_mutex_unlock(&vm->lock);
+		return rc > 0 ? 0 : rc;
 	}
-	pthread_mutex_unlock(&vm->lock);
-	return rc;
+	publish_slots(vm);
+	return 0;
 }
 
 static long get_dirty_log(struct sk_vm *vm, unsigned long arg)

@@ -20,12 +20,6 @@ static size_t bitmap_bytes(uint64_t npages)
 	return (npages + LONG_BITS - 1) / LONG_BITS * sizeof(long);
 }
 
-static int cmp_gpa(const void *a, const void *b)
-{
-	const struct sk_memslot *x = a, *y = b;
-	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
-}
-
 const struct sk_memslot *sk_mem_find(const struct sk_slotset *set, uint64_t gpa)
 {
 	int lo = 0, hi = set->n - 1;
@@ -42,76 +36,165 @@ const struct sk_memslot *sk_mem_find(const struct sk_slotset *set, uint64_t gpa)
 	return NULL;
 }
 
-static struct sk_memslot *find_id(const struct sk_slotset *set, uint32_t id)
+/* ---- the map ---- */
+
+static struct sk_memslot *map_get(const struct sk_memslots *m, uint32_t id)
 {
-	for (int i = 0; i < set->n_all; i++)
-		if (set->all[i].id == id)
-			return &set->all[i];
-	return NULL;
+	const struct sk_slotmap *mp = &m->map[id >> 16];
+	if (!mp->pos)
+		return NULL;
+	int32_t i = mp->pos[(uint16_t)id];
+	return i < 0 ? NULL : &mp->slots[i];
 }
 
-static bool overlaps(const struct sk_slotset *set, uint32_t id, uint64_t gpa, uint64_t size)
+/* Index of the first slot whose gpa is >= gpa. */
+static int lower_bound(const struct sk_slotmap *mp, uint64_t gpa)
 {
-	for (int i = 0; i < set->n_all; i++) {
-		const struct sk_memslot *s = &set->all[i];
-		if (s->id == id || (s->id >> 16) != (id >> 16))
+	int lo = 0, hi = mp->n;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (mp->slots[mid].gpa < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Does [gpa, gpa+size) meet a slot of the map other than id? Slots do not
+ * overlap each other, so only the neighbours of the insertion point can. */
+static bool overlaps(const struct sk_slotmap *mp, uint32_t id, uint64_t gpa, uint64_t size)
+{
+	int i = lower_bound(mp, gpa);
+	for (int j = i - 1; j <= i + 1; j++) {
+		if (j < 0 || j >= mp->n || mp->slots[j].id == id)
 			continue;
+		const struct sk_memslot *s = &mp->slots[j];
 		if (gpa < s->gpa + s->size && s->gpa < gpa + size)
 			return true;
 	}
 	return false;
 }
 
-static struct sk_slotset *set_alloc(int n_all)
+static void reindex(struct sk_slotmap *mp, int from)
 {
-	struct sk_slotset *set = calloc(1, sizeof(*set));
-	if (!set)
-		return NULL;
-	set->all = calloc(n_all ? n_all : 1, sizeof(*set->all));
-	set->slots = calloc(n_all ? n_all : 1, sizeof(*set->slots));
-	if (!set->all || !set->slots) {
-		sk_mem_free_set(set);
-		return NULL;
-	}
-	return set;
+	for (int i = from; i < mp->n; i++)
+		mp->pos[(uint16_t)mp->slots[i].id] = i;
 }
 
-/* Rebuild the sorted address-space-0 view of set->all. */
-static void set_index(struct sk_slotset *set)
+static int map_insert(struct sk_slotmap *mp, const struct sk_memslot *s)
 {
-	set->n = 0;
-	for (int i = 0; i < set->n_all; i++)
-		if ((set->all[i].id >> 16) == 0)
-			set->slots[set->n++] = set->all[i];
-	qsort(set->slots, set->n, sizeof(*set->slots), cmp_gpa);
+	if (!mp->pos) {
+		mp->pos = malloc(SK_USER_MEM_SLOTS * sizeof(*mp->pos));
+		if (!mp->pos)
+			return -ENOMEM;
+		memset(mp->pos, 0xff, SK_USER_MEM_SLOTS * sizeof(*mp->pos));
+	}
+	if (mp->n == mp->cap) {
+		int cap = mp->cap ? 2 * mp->cap : 16;
+		struct sk_memslot *n = realloc(mp->slots, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		mp->slots = n;
+		mp->cap = cap;
+	}
+	int i = lower_bound(mp, s->gpa);
+	memmove(&mp->slots[i + 1], &mp->slots[i], (mp->n - i) * sizeof(*s));
+	mp->slots[i] = *s;
+	mp->n++;
+	reindex(mp, i);
+	return 0;
 }
+
+static void map_remove(struct sk_slotmap *mp, uint32_t id)
+{
+	int i = mp->pos[(uint16_t)id];
+	memmove(&mp->slots[i], &mp->slots[i + 1], (mp->n - i - 1) * sizeof(mp->slots[0]));
+	mp->n--;
+	mp->pos[(uint16_t)id] = -1;
+	reindex(mp, i);
+}
+
+static int retire_bitmap(struct sk_memslots *m, _Atomic unsigned long *b)
+{
+	if (!b)
+		return 0;
+	_Atomic unsigned long **r = realloc(m->retired, (m->n_retired + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	m->retired = r;
+	m->retired[m->n_retired++] = b;
+	return 0;
+}
+
+/* ---- snapshots ---- */
 
 void sk_mem_free_set(struct sk_slotset *set)
 {
 	if (!set)
 		return;
-	free((void *)set->retired_dirty);
-	free(set->all);
+	for (int i = 0; i < set->n_retired; i++)
+		free((void *)set->retired[i]);
+	free(set->retired);
 	free(set->slots);
 	free(set);
 }
 
+struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
+{
+	const struct sk_slotmap *mp = &m->map[0];
+	struct sk_slotset *set = calloc(1, sizeof(*set));
+	struct sk_memslot *slots = malloc((mp->n ? mp->n : 1) * sizeof(*slots));
+	if (!set || !slots) {
+		/* Keep the stale snapshot and try again at the next chance. */
+		free(set);
+		free(slots);
+		return NULL;
+	}
+	if (mp->n)
+		memcpy(slots, mp->slots, mp->n * sizeof(*slots));
+	set->slots = slots;
+	set->n = mp->n;
+	set->gen = atomic_fetch_add(&m->gen, 1) + 1;
+	struct sk_slotset *old = atomic_load(&m->cur);
+	old->retired = m->retired;
+	old->n_retired = m->n_retired;
+	m->retired = NULL;
+	m->n_retired = 0;
+	atomic_store(&m->stale, false);
+	atomic_store_explicit(&m->cur, set, memory_order_release);
+	return old;
+}
+
 void sk_mem_init(struct sk_memslots *m)
 {
-	struct sk_slotset *set = set_alloc(0);
+	memset(m, 0, sizeof(*m));
+	struct sk_slotset *set = calloc(1, sizeof(*set));
 	atomic_init(&m->cur, set);
 	atomic_init(&m->gen, 0);
+	atomic_init(&m->stale, false);
 }
 
 void sk_mem_destroy(struct sk_memslots *m)
 {
+	for (int as = 0; as < SK_ADDRESS_SPACES; as++) {
+		struct sk_slotmap *mp = &m->map[as];
+		for (int i = 0; i < mp->n; i++)
+			free((void *)mp->slots[i].dirty);
+		free(mp->slots);
+		free(mp->pos);
+	}
 	struct sk_slotset *set = atomic_load(&m->cur);
-	if (!set)
-		return;
-	for (int i = 0; i < set->n_all; i++)
-		free((void *)set->all[i].dirty);
+	if (set) {
+		set->retired = m->retired;
+		set->n_retired = m->n_retired;
+	} else {
+		for (int i = 0; i < m->n_retired; i++)
+			free((void *)m->retired[i]);
+		free(m->retired);
+	}
 	sk_mem_free_set(set);
-	atomic_store(&m->cur, NULL);
+	memset(m, 0, sizeof(*m));
 }
 
 static int check_region(const struct kvm_userspace_memory_region *r, uint32_t valid_flags)
@@ -147,64 +230,56 @@ static _Atomic unsigned long *new_bitmap(uint64_t size, bool all_set)
 }
 
 int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
-		      uint32_t valid_flags, bool dirty_initially_set, struct sk_slotset **old_set)
+		      uint32_t valid_flags, bool dirty_initially_set)
 {
-	*old_set = NULL;
 	int rc = check_region(r, valid_flags);
 	if (rc)
 		return rc;
-	struct sk_slotset *cur = atomic_load(&m->cur);
-	struct sk_memslot *old = find_id(cur, r->slot);
-	bool create = false;
+	struct sk_slotmap *mp = &m->map[r->slot >> 16];
+	struct sk_memslot *old = map_get(m, r->slot);
 	if (!r->memory_size) {
 		if (!old)
 			return -EINVAL;
-	} else if (!old) {
-		create = true;
-	} else {
+	} else if (old) {
 		if (r->userspace_addr != (uint64_t)(uintptr_t)old->hva || r->memory_size != old->size ||
 		    ((r->flags ^ old->flags) & KVM_MEM_READONLY))
 			return -EINVAL;
 		if (r->guest_phys_addr == old->gpa && r->flags == old->flags)
-			return 0;
+			return 1;
 	}
-	if (r->memory_size && (create || r->guest_phys_addr != old->gpa) &&
-	    overlaps(cur, r->slot, r->guest_phys_addr, r->memory_size))
+	if (r->memory_size && (!old || r->guest_phys_addr != old->gpa) &&
+	    overlaps(mp, r->slot, r->guest_phys_addr, r->memory_size))
 		return -EEXIST;
 
-	struct sk_slotset *set = set_alloc(cur->n_all + 1);
-	if (!set)
-		return -ENOMEM;
-	_Atomic unsigned long *dropped = NULL;
-	for (int i = 0; i < cur->n_all; i++)
-		if (&cur->all[i] != old)
-			set->all[set->n_all++] = cur->all[i];
-	if (r->memory_size) {
-		struct sk_memslot s = {
-			.id = r->slot, .flags = r->flags, .gpa = r->guest_phys_addr,
-			.size = r->memory_size, .hva = (uint8_t *)(uintptr_t)r->userspace_addr,
-			.dirty = old ? old->dirty : NULL,
-		};
-		bool log = r->flags & KVM_MEM_LOG_DIRTY_PAGES;
-		if (log && !s.dirty) {
-			s.dirty = new_bitmap(s.size, dirty_initially_set);
-			if (!s.dirty) {
-				sk_mem_free_set(set);
-				return -ENOMEM;
-			}
-		} else if (!log && s.dirty) {
-			dropped = s.dirty;
-			s.dirty = NULL;
-		}
-		set->all[set->n_all++] = s;
-	} else {
-		dropped = old->dirty;
+	struct sk_memslot s = {
+		.id = r->slot, .flags = r->flags, .gpa = r->guest_phys_addr,
+		.size = r->memory_size, .hva = (uint8_t *)(uintptr_t)r->userspace_addr,
+		.dirty = old ? old->dirty : NULL,
+	};
+	bool log = r->flags & KVM_MEM_LOG_DIRTY_PAGES;
+	_Atomic unsigned long *fresh = NULL, *dropped = NULL;
+	if (r->memory_size && log && !s.dirty) {
+		fresh = s.dirty = new_bitmap(s.size, dirty_initially_set);
+		if (!fresh)
+			return -ENOMEM;
+	} else if (!log || !r->memory_size) {
+		dropped = s.dirty;
+		s.dirty = NULL;
 	}
-	set_index(set);
-	set->gen = atomic_fetch_add(&m->gen, 1) + 1;
-	cur->retired_dirty = dropped;
-	atomic_store_explicit(&m->cur, set, memory_order_release);
-	*old_set = cur;
+	/* Make room for the retired bitmap first: after this nothing fails
+	 * but map_insert, and that only before anything changed. */
+	if (dropped && (rc = retire_bitmap(m, dropped)) != 0) {
+		free((void *)fresh);
+		return rc;
+	}
+	if (old)
+		map_remove(mp, r->slot);
+	/* Only a new slot can need memory here: a changed one reuses its place. */
+	if (r->memory_size && (rc = map_insert(mp, &s)) != 0) {
+		free((void *)fresh);
+		return rc;
+	}
+	atomic_store(&m->stale, true);
 	return 0;
 }
 
@@ -215,7 +290,7 @@ static const struct sk_memslot *log_slot(struct sk_memslots *m, uint32_t slot, i
 		*err = -EINVAL;
 		return NULL;
 	}
-	const struct sk_memslot *s = find_id(atomic_load(&m->cur), slot);
+	const struct sk_memslot *s = map_get(m, slot);
 	if (!s || !s->dirty)
 		*err = -ENOENT;
 	return *err ? NULL : s;

@@ -1,10 +1,13 @@
 /* Guest-physical memory: the memslot map shared by every arch.
  *
- * A VM's slots live in an immutable, sorted struct sk_slotset; an update
- * builds a new set, publishes it, waits until every running vCPU has moved to
- * it (sk_vm_flush_vcpus), and only then frees the old one. A vCPU therefore
- * reads the set with no lock: it holds the pointer it took at its last
- * SK_REQ_TLB_FLUSH acknowledgement.
+ * Two forms of the map. The authoritative one is changed in place under
+ * the VM lock: a sorted array per address space plus an id index, so that
+ * adding a slot at the end (as VMMs and the selftests do, thousands of
+ * times) costs O(log n). vCPUs read an immutable snapshot of it, struct
+ * sk_slotset, without locks. A change publishes a new snapshot at once when
+ * a vCPU is running (then waits, in the kvm core, until every running vCPU
+ * has moved to it before freeing the old one); otherwise it only marks the
+ * snapshot stale, and the next KVM_RUN publishes it (sk_mem_refresh).
  *
  * Dirty logging marks a bit per page, atomically, on every guest write to a
  * slot with KVM_MEM_LOG_DIRTY_PAGES (write fast paths must call
@@ -34,20 +37,30 @@ struct sk_memslot {
 	_Atomic unsigned long *dirty; /* one bit per page when logging, else NULL */
 };
 
+/* A snapshot: the slots of address space 0, sorted by gpa. */
 struct sk_slotset {
 	uint64_t gen;
-	int n;                   /* slots of address space 0, sorted by gpa */
+	int n;
 	struct sk_memslot *slots;
-	int n_all;               /* every slot of every address space */
-	struct sk_memslot *all;
-	/* A dirty bitmap the update that replaced this set dropped: freed
-	 * with the set, once no vCPU can still be marking it. */
-	_Atomic unsigned long *retired_dirty;
+	/* Dirty bitmaps dropped while this set was current: freed with it,
+	 * once no vCPU can still be marking them. */
+	int n_retired;
+	_Atomic unsigned long **retired;
+};
+
+struct sk_slotmap {
+	struct sk_memslot *slots; /* sorted by gpa */
+	int n, cap;
+	int32_t *pos;             /* slot id -> index in slots, or -1 */
 };
 
 struct sk_memslots {
 	_Atomic(struct sk_slotset *) cur;
 	atomic_uint_fast64_t gen;
+	atomic_bool stale;        /* cur lags the map */
+	struct sk_slotmap map[SK_ADDRESS_SPACES];
+	int n_retired;            /* bitmaps dropped since cur was published */
+	_Atomic unsigned long **retired;
 };
 
 /* The slot holding gpa in address space 0, or NULL (an MMIO address). */
@@ -79,11 +92,14 @@ static inline void sk_mem_mark_dirty(const struct sk_memslot *slot, uint64_t gpa
 void sk_mem_init(struct sk_memslots *m);
 void sk_mem_destroy(struct sk_memslots *m);
 
-/* KVM_SET_USER_MEMORY_REGION with the rules of virt/kvm/kvm_main.c. On
- * success *old_set is the set to free once no vCPU uses it (may be NULL).
- * Returns 0 or -errno. Caller holds the VM lock. */
+/* KVM_SET_USER_MEMORY_REGION with the rules of virt/kvm/kvm_main.c, on
+ * the map; the snapshot is then stale. Returns 0 or -errno (1 when nothing
+ * changed). Caller holds the VM lock. */
 int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
-		      uint32_t valid_flags, bool dirty_initially_set, struct sk_slotset **old_set);
+		      uint32_t valid_flags, bool dirty_initially_set);
+/* Publish a new snapshot of the map; returns the previous one, to free
+ * with sk_mem_free_set once no vCPU uses it. Caller holds the VM lock. */
+struct sk_slotset *sk_mem_publish(struct sk_memslots *m);
 void sk_mem_free_set(struct sk_slotset *set);
 
 /* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG on the current set. `manual`

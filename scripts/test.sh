@@ -1,13 +1,26 @@
 #!/bin/sh
-# Build softkvm and run the whole test suite: once as built, once under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# Build softkvm and run the whole test suite: the tests as built with gcc,
+# again under AddressSanitizer and UndefinedBehaviorSanitizer, again built
+# with clang, then the Linux KVM selftests that are expected to pass.
 set -eu
 cd "$(dirname "$0")/.."
 status=0
-scripts/build.sh
-meson test -C build --print-errorlogs --num-processes 2 || status=1
-BUILD_DIR=build-san scripts/build.sh -Db_sanitize=address,undefined -Db_lundef=false
-ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C build-san --print-errorlogs --num-processes 2 || status=1
-python3 scripts/summary.py build/meson-logs/testlog.json build-san/meson-logs/testlog.json
+logs=""
+run() { # compiler, build dir, then meson setup options
+	compiler=$1
+	dir=$2
+	shift 2
+	CC=$compiler BUILD_DIR=$dir scripts/build.sh "$@"
+	ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+	logs="$logs $dir/meson-logs/testlog.json"
+}
+run gcc build
+run gcc build-san -Db_sanitize=address,undefined -Db_lundef=false
+run clang build-clang
+if [ -x scripts/selftests.sh ]; then
+	SOFTKVM_BUILD=build scripts/selftests.sh --check || status=1
+fi
+python3 scripts/summary.py $logs
 exit $status

@@ -19,6 +19,9 @@ struct sk_vcpu;
 enum {
 	SK_IOC_COPYOUT_ON_ERROR = 1u << 0, /* copy the header back even when fn fails (E2BIG nent) */
 	SK_IOC_VALUE = 1u << 1,            /* arg is a value, not a pointer (_IO ioctls) */
+	/* The struct is an input although the number says _IOR (KVM_SET_IRQCHIP
+	 * and a few others were declared with the wrong direction). */
+	SK_IOC_IN = 1u << 2,
 };
 
 /* obj is struct sk_vcpu * for vCPU tables, struct sk_vm * for VM tables and

@@ -20,6 +20,7 @@ static const struct sk_ioctl *lookup(const struct sk_ioctl *tab, unsigned long c
 static long call_copying(const struct sk_ioctl *e, void *obj, unsigned long arg)
 {
 	unsigned long cmd = e->cmd;
+	unsigned dir = (e->flags & SK_IOC_IN) ? _IOC_WRITE : _IOC_DIR(cmd);
 	size_t size = _IOC_SIZE(cmd), total = size;
 	void *user = (void *)arg;
 	_Alignas(16) unsigned char small[1024];
@@ -27,7 +28,7 @@ static long call_copying(const struct sk_ioctl *e, void *obj, unsigned long arg)
 	long r;
 
 	memset(small, 0, size);
-	if ((_IOC_DIR(cmd) & _IOC_WRITE) && sk_copy_from_user(buf, user, size))
+	if ((dir & _IOC_WRITE) && sk_copy_from_user(buf, user, size))
 		return -EFAULT;
 	if (e->varlen) {
 		total = e->varlen(buf);
@@ -41,14 +42,14 @@ static long call_copying(const struct sk_ioctl *e, void *obj, unsigned long arg)
 		} else {
 			memset(small + size, 0, total - size);
 		}
-		if ((_IOC_DIR(cmd) & _IOC_WRITE) && total > size &&
+		if ((dir & _IOC_WRITE) && total > size &&
 		    sk_copy_from_user(buf + size, (char *)user + size, total - size)) {
 			r = -EFAULT;
 			goto out;
 		}
 	}
 	r = e->fn(obj, buf);
-	if (_IOC_DIR(cmd) & _IOC_READ) {
+	if (dir & _IOC_READ) {
 		size_t out = 0;
 		if (r >= 0)
 			out = e->varlen && e->varlen(buf) < total ? e->varlen(buf) : total;

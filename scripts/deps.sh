@@ -2,7 +2,7 @@
 # Install what building and testing softkvm needs (Debian 12), if missing.
 set -eu
 PKGS="gcc clang libc6-dev linux-libc-dev binutils meson ninja-build pkg-config \
-libzydis-dev libcapstone-dev"
+libzydis-dev libcapstone-dev linux-libc-dev-arm64-cross"
 missing=""
 for p in $PKGS; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -1,0 +1,350 @@
+/* The AArch64 vCPU: architectural state, the software TLB, the decode cache
+ * and the interfaces between the parts of arch/arm64.
+ *
+ * Compiled against arm64's <linux/kvm.h> and <asm/kvm.h> on every host (on
+ * x86-64 through a private include dir, see meson.build).
+ */
+#ifndef SK_ARM64_A64_H
+#define SK_ARM64_A64_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kvm/kvm.h"
+
+struct a64;
+typedef void (*a64_fn)(struct a64 *c, uint32_t insn);
+
+/* PSTATE bits as SPSR lays them out. */
+#define PS_N (1u << 31)
+#define PS_Z (1u << 30)
+#define PS_C (1u << 29)
+#define PS_V (1u << 28)
+#define PS_NZCV 0xf0000000u
+#define PS_SS (1u << 21)
+#define PS_IL (1u << 20)
+#define PS_D (1u << 9)
+#define PS_A (1u << 8)
+#define PS_I (1u << 7)
+#define PS_F (1u << 6)
+#define PS_DAIF 0x3c0u
+#define PS_M 0xfu   /* M[3:0]: EL << 2 | SPSel */
+
+/* Exception classes (ESR_ELx.EC) used here. */
+enum {
+	EC_UNKNOWN = 0x00,
+	EC_FP_ACCESS = 0x07,
+	EC_ILLEGAL = 0x0e,
+	EC_SVC64 = 0x15,
+	EC_HVC64 = 0x16,
+	EC_SMC64 = 0x17,
+	EC_SYS64 = 0x18,
+	EC_IABT_LOW = 0x20,
+	EC_IABT_CUR = 0x21,
+	EC_PC_ALIGN = 0x22,
+	EC_DABT_LOW = 0x24,
+	EC_DABT_CUR = 0x25,
+	EC_SP_ALIGN = 0x26,
+	EC_SOFTSTEP_LOW = 0x32,
+	EC_SOFTSTEP_CUR = 0x33,
+	EC_BRK64 = 0x3c,
+};
+#define ESR_IL (1u << 25)
+
+/* Fault status codes (DFSC/IFSC). */
+enum {
+	FSC_ADDR_SIZE = 0x00,   /* + level */
+	FSC_TRANS = 0x04,       /* + level */
+	FSC_ACCESS = 0x08,      /* + level */
+	FSC_PERM = 0x0c,        /* + level */
+	FSC_EXT = 0x10,
+	FSC_EXT_WALK = 0x14,    /* + level */
+	FSC_ALIGN = 0x21,
+};
+
+/* The data-abort instruction syndrome a load/store passes down so that an
+ * access outside every memslot knows what ESR_EL2 would say. */
+#define ISS_ISV (1u << 24)
+#define ISS_SAS(s) ((uint32_t)(s) << 22)
+#define ISS_SSE (1u << 21)
+#define ISS_SRT(r) ((uint32_t)(r) << 16)
+#define ISS_SF (1u << 15)
+#define ISS_AR (1u << 14)
+#define ISS_CM (1u << 8)
+#define ISS_WNR (1u << 6)
+
+/* Software TLB: one entry per 4K virtual page, direct mapped. */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+enum {
+	P_R0 = 1, P_W0 = 2, P_X0 = 4,   /* EL0 */
+	P_R1 = 8, P_W1 = 16, P_X1 = 32, /* EL1 */
+};
+struct a64_tlbe {
+	uint64_t tag;           /* VA page | 1 (valid); 0 when empty */
+	uintptr_t addend;       /* host = addend + va */
+	uint64_t pa;            /* physical page */
+	const struct sk_memslot *slot;
+	uint16_t asid;
+	uint8_t perm;
+	uint8_t global;
+};
+
+/* Decoded code, one 4K guest-physical page at a time. Every entry keeps
+ * the word it was decoded from; fetch compares it with the bytes in memory,
+ * so code written by the guest, another vCPU or the VMM is never stale. */
+#define DCACHE_SIZE 64
+struct a64_dpage {
+	uint64_t pa;            /* page address | 1 when in use */
+	uint32_t raw[1024];
+	a64_fn fn[1024];
+};
+
+/* System registers with storage (index into cpu->sr); see sysreg.c. */
+enum a64_sr {
+	SR_SCTLR, SR_ACTLR, SR_CPACR, SR_TTBR0, SR_TTBR1, SR_TCR, SR_ESR, SR_AFSR0, SR_AFSR1,
+	SR_FAR, SR_PAR, SR_MAIR, SR_AMAIR, SR_VBAR, SR_CONTEXTIDR, SR_TPIDR_EL1, SR_TPIDR_EL0,
+	SR_TPIDRRO_EL0, SR_CNTKCTL, SR_CSSELR, SR_ELR, SR_SPSR, SR_MDSCR, SR_OSLSR, SR_MPIDR,
+	SR_CNTV_CTL, SR_CNTV_CVAL, SR_CNTP_CTL, SR_CNTP_CVAL, SR_PMUSERENR, SR_MDCCINT,
+	SR_OSDLR, SR_DISR,
+	SR_COUNT
+};
+
+struct a64_vm {
+	atomic_uint_fast64_t tlb_gen;   /* TLBI ...IS broadcast */
+	bool nisv_to_user;              /* KVM_CAP_ARM_NISV_TO_USER */
+	bool has_run;                   /* a vCPU ran: some setup is frozen */
+	uint32_t ipa_bits;
+	pthread_mutex_t psci_lock;
+	pthread_mutex_t excl_lock;      /* 128-bit exclusive pairs */
+};
+
+/* Where KVM_RUN must resume after an exit the VMM completes. */
+struct a64_mmio {
+	bool pending;
+	bool is_write;
+	uint8_t rt, size, sse, sf;
+};
+
+enum a64_power { PWR_ON, PWR_OFF, PWR_ON_PENDING };
+
+struct a64 {
+	/* x[0..30]; x[31] is the current stack pointer (SP_EL0 or SP_ELx). */
+	uint64_t x[32];
+	uint64_t pc, npc;
+	uint32_t pstate;        /* SPSR layout; NZCV live here */
+	uint32_t el;            /* 0 or 1 (2 is the next issue) */
+	uint64_t sp_el0, sp_el1;/* the banked copy not in x[31] */
+	union {
+		uint8_t b[16];
+		uint16_t h[8];
+		uint32_t s[4];
+		uint64_t d[2];
+		float f[4];
+		double df[2];
+	} v[32];
+	uint32_t fpcr, fpsr;
+	uint64_t sr[SR_COUNT];
+
+	/* translation */
+	struct a64_tlbe tlb[TLB_SIZE];
+	uint16_t asid;
+	uint64_t tlb_gen_seen;
+	const struct sk_slotset *slots;
+
+	/* exclusive monitor */
+	bool excl_valid;
+	uint8_t excl_size;
+	uint64_t excl_va;
+	uint64_t excl_val[2];
+
+	/* interrupts: KVM_IRQ_LINE's lines (written by other threads) */
+	_Atomic uint32_t lines;         /* bit 0 IRQ, bit 1 FIQ */
+	uint32_t reported_irq_level;    /* device_irq_level as last reported */
+
+	/* timers */
+	uint64_t cntvoff;               /* ticks: CNTVCT = CNTPCT - cntvoff */
+
+	/* power and bring-up */
+	_Atomic int power;
+	uint64_t on_entry, on_ctx;      /* CPU_ON arguments */
+	bool on_pending;
+	bool initialized;
+	uint32_t features;              /* KVM_ARM_VCPU_INIT features[0] */
+	uint64_t psci_version;
+
+	struct a64_mmio mmio;
+	bool nisv_exit;
+	uint64_t abort_va;              /* VA of the last MMIO / NISV exit (ext_dabt's FAR) */
+
+	/* RAS: a virtual SError made pending by KVM_SET_VCPU_EVENTS */
+	bool serror_pending;
+	uint32_t serror_iss;
+
+	/* KVM_SET_GUEST_DEBUG */
+	bool stepped;                   /* single-step: an instruction ran, exit next */
+
+	/* run loop */
+	jmp_buf unwind;
+	bool brk;               /* leave the inner loop: context changed */
+	bool wfi;               /* WFI retired: sleep before the next instruction */
+	bool sys_trap;          /* a system register access traps (EC 0x18), not UNDEF */
+	uint32_t guest_debug;
+	struct sk_vcpu *vcpu;
+	struct sk_vm *vm;
+	struct a64_vm *avm;
+
+	struct a64_dpage *dcache[DCACHE_SIZE];
+};
+
+enum { A64_UNWIND_NONE, A64_UNWIND_EXC, A64_UNWIND_EXIT, A64_UNWIND_ERR };
+
+static inline struct kvm_run *a64_run(struct a64 *c)
+{
+	return c->vcpu->run;
+}
+
+/* A full barrier for DMB/DSB and acquire/release accesses. gcc refuses
+ * atomic_thread_fence under -fsanitize=thread: a seq_cst RMW stands in. */
+#if defined(__SANITIZE_THREAD__)
+static inline void a64_full_fence(void)
+{
+	static _Atomic int word;
+	atomic_fetch_add_explicit(&word, 0, memory_order_seq_cst);
+}
+#else
+static inline void a64_full_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+#endif
+
+/* ---- register helpers ---- */
+static inline uint64_t xr(const struct a64 *c, unsigned r)
+{
+	return r == 31 ? 0 : c->x[r];
+}
+static inline uint64_t wr(const struct a64 *c, unsigned r)
+{
+	return (uint32_t)xr(c, r);
+}
+static inline void set_x(struct a64 *c, unsigned r, uint64_t v)
+{
+	if (r != 31)
+		c->x[r] = v;
+}
+/* sf: 64-bit result; else zero-extend 32. */
+static inline void set_r(struct a64 *c, unsigned r, uint64_t v, bool sf)
+{
+	if (r != 31)
+		c->x[r] = sf ? v : (uint32_t)v;
+}
+static inline uint64_t rr(const struct a64 *c, unsigned r, bool sf)
+{
+	return sf ? xr(c, r) : wr(c, r);
+}
+#define BITS(x, hi, lo) (((x) >> (lo)) & ((1ull << ((hi) - (lo) + 1)) - 1))
+#define BIT(x, n) (((x) >> (n)) & 1)
+static inline int64_t sext(uint64_t v, unsigned bits)
+{
+	return (int64_t)(v << (64 - bits)) >> (64 - bits);
+}
+
+/* ---- state.c ---- */
+void a64_reset(struct a64 *c);
+uint64_t a64_get_sp(struct a64 *c, unsigned el_or_0);
+void a64_set_pstate(struct a64 *c, uint32_t ps);   /* banks SP */
+uint32_t a64_get_pstate(const struct a64 *c);
+uint64_t a64_mpidr(uint32_t vcpu_id);
+
+/* ---- except.c ---- */
+_Noreturn void a64_exception(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t far, bool far_valid,
+			     uint64_t ret_pc);
+/* The same without unwinding (from ioctls and the run loop). */
+void a64_raise(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t far, bool far_valid, uint64_t ret_pc);
+void a64_take_serror(struct a64 *c);
+_Noreturn void a64_undef(struct a64 *c);
+void a64_take_irq(struct a64 *c, bool fiq);
+bool a64_irq_pending(struct a64 *c);
+void a64_eret(struct a64 *c);
+_Noreturn void a64_exit(struct a64 *c);       /* the run ends (kvm_run filled) */
+_Noreturn void a64_fail(struct a64 *c, int err);
+int a64_fail_errno(void);   /* the err of the last a64_fail on this thread */
+
+/* ---- mmu.c ---- */
+enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
+void a64_tlb_flush(struct a64 *c);
+void a64_tlb_flush_va(struct a64 *c, uint64_t va);
+void a64_refresh_slots(struct a64 *c);
+/* Host pointer for an access of size bytes at va that does not cross a 4K
+ * page, or NULL for MMIO (then *pa is the IPA). Raises guest faults. */
+void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t iss, uint64_t *pa);
+/* AT instructions: PAR_EL1 value. */
+uint64_t a64_at(struct a64 *c, uint64_t va, int acc, bool unpriv);
+
+static inline void *a64_tlb_hit(struct a64 *c, uint64_t va, unsigned perm)
+{
+	struct a64_tlbe *e = &c->tlb[(va >> 12) & (TLB_SIZE - 1)];
+	if (e->tag == ((va & ~0xfffull) | 1) && (e->perm & perm) && (e->global || e->asid == c->asid))
+		return (void *)(e->addend + (uintptr_t)va);
+	return NULL;
+}
+
+/* ---- mem.c: guest data accesses ---- */
+uint64_t a64_ld(struct a64 *c, uint64_t va, unsigned size, uint32_t iss, bool unpriv);
+void a64_st(struct a64 *c, uint64_t va, unsigned size, uint64_t v, uint32_t iss, bool unpriv);
+/* A host pointer for an atomic access (naturally aligned, not MMIO). */
+void *a64_atomic_ptr(struct a64 *c, uint64_t va, unsigned size, bool write);
+_Noreturn void a64_mmio_exit(struct a64 *c, uint64_t ipa, uint64_t va, bool write, unsigned size,
+			     uint64_t data, uint32_t iss);
+_Noreturn void a64_align_fault(struct a64 *c, uint64_t va, bool write);
+void a64_complete_mmio(struct a64 *c);
+
+/* ---- decode.c ---- */
+a64_fn a64_decode(uint32_t insn);
+void a64_dcache_free(struct a64 *c);
+struct a64_dpage *a64_dcache_get(struct a64 *c, uint64_t pa);
+
+
+/* ---- sysreg.c ---- */
+bool a64_sysreg_read(struct a64 *c, uint32_t enc, uint64_t *v);   /* from the guest */
+bool a64_sysreg_write(struct a64 *c, uint32_t enc, uint64_t v);
+int a64_sysreg_get_user(struct a64 *c, uint32_t enc, uint64_t *v);  /* ONE_REG */
+int a64_sysreg_set_user(struct a64 *c, uint32_t enc, uint64_t v);
+unsigned a64_sysreg_list(uint64_t *ids);  /* ids may be NULL */
+void a64_sysreg_reset(struct a64 *c);
+void a64_sys_insn(struct a64 *c, uint32_t insn);  /* SYS / SYSL: DC, IC, AT, TLBI */
+uint32_t a64_sys_iss(uint32_t insn);
+
+/* ---- timer.c ---- */
+uint64_t a64_cntpct(void);
+uint64_t a64_cntvct(struct a64 *c);
+#define A64_CNTFRQ 62500000ull
+uint32_t a64_timer_levels(struct a64 *c);    /* KVM_ARM_DEV_EL1_VTIMER | _PTIMER */
+uint64_t a64_timer_next_ns(struct a64 *c);   /* host monotonic ns of the next edge, or UINT64_MAX */
+uint64_t a64_host_ns(void);
+uint64_t a64_timer_ctl_read(struct a64 *c, int which);
+void a64_timer_set_cnt(struct a64 *c, uint64_t vct);
+
+/* ---- psci.c ---- */
+void a64_hvc(struct a64 *c, uint32_t imm);
+void a64_smc(struct a64 *c, uint32_t imm);
+
+/* ---- arm64.c ---- */
+void a64_kick(struct a64 *c);
+struct a64 *a64_vcpu_by_mpidr(struct sk_vm *vm, uint64_t mpidr);
+
+/* ---- regs.c: the uapi ---- */
+extern const struct sk_ioctl a64_vcpu_ioctls[];
+extern const struct sk_ioctl a64_vm_ioctls[];
+extern const struct sk_ioctl a64_sys_ioctls[];
+long a64_check_extension(struct sk_vm *vm, long ext);
+
+/* ---- fp.c ---- */
+void a64_fp_check(struct a64 *c);
+
+#endif

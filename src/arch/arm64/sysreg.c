@@ -1,0 +1,489 @@
+/* System registers as a table: encoding, where the value lives, reset
+ * value, who may access it and, where plain storage is not enough, an
+ * access function. The same table serves MRS/MSR from the guest and
+ * KVM_GET/SET_ONE_REG / KVM_GET_REG_LIST from userspace.
+ *
+ * The CPU is a Cortex-A72-class AArch64-only core: EL0 and EL1 in AArch64,
+ * FP and Advanced SIMD, CRC32 and LSE atomics, 4K/16K/64K granules, a
+ * 40-bit PA, 16-bit ASIDs, no PMU, no GIC system registers, no EL2/EL3.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "arch/arm64/a64.h"
+
+#define ENC(op0, op1, crn, crm, op2) \
+	(((op0) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
+
+enum {
+	F_EL0R = 1, F_EL0W = 2,   /* accessible from EL0 */
+	F_RO = 4,                 /* writes UNDEFINED */
+	F_WO = 8,                 /* reads UNDEFINED */
+	F_USER = 16,              /* in KVM_GET_REG_LIST / ONE_REG */
+	F_FLUSH = 32,             /* a write changes translation */
+	F_ASID = 64,              /* a write may change the ASID */
+};
+
+struct a64_sysreg {
+	uint16_t enc;
+	uint8_t flags;
+	int8_t slot;              /* index in c->sr, -1 for none */
+	uint64_t reset;           /* also the constant of a slot-less RO reg */
+	/* Guest access when plain storage does not do. Read returns false
+	 * for UNDEFINED (may raise its own trap instead). */
+	bool (*read)(struct a64 *c, uint64_t *v);
+	bool (*write)(struct a64 *c, uint64_t v);
+};
+
+#define MIDR_A72 0x410fd083ull
+
+static void fp_trap(struct a64 *c)
+{
+	a64_fp_check(c);
+}
+
+/* ---- special registers ---- */
+static bool rd_currentel(struct a64 *c, uint64_t *v) { *v = (uint64_t)c->el << 2; return true; }
+static bool rd_spsel(struct a64 *c, uint64_t *v) { *v = c->pstate & 1; return true; }
+static bool wr_spsel(struct a64 *c, uint64_t v)
+{
+	a64_set_pstate(c, (c->pstate & ~1u) | (v & 1));
+	return true;
+}
+/* An EL0 access that EL1 configuration traps: i_mrs/i_msr raise EC 0x18
+ * with the instruction's syndrome. */
+static bool sys_trap(struct a64 *c)
+{
+	c->sys_trap = true;
+	return false;
+}
+
+static bool uma_ok(struct a64 *c)
+{
+	return c->el || (c->sr[SR_SCTLR] & (1u << 9));
+}
+static bool rd_daif(struct a64 *c, uint64_t *v)
+{
+	if (!uma_ok(c))
+		return sys_trap(c);
+	*v = c->pstate & PS_DAIF;
+	return true;
+}
+static bool wr_daif(struct a64 *c, uint64_t v)
+{
+	if (!uma_ok(c))
+		return sys_trap(c);
+	c->pstate = (c->pstate & ~PS_DAIF) | ((uint32_t)v & PS_DAIF);
+	c->brk = true;
+	return true;
+}
+static bool rd_nzcv(struct a64 *c, uint64_t *v) { *v = c->pstate & PS_NZCV; return true; }
+static bool wr_nzcv(struct a64 *c, uint64_t v)
+{
+	c->pstate = (c->pstate & ~PS_NZCV) | ((uint32_t)v & PS_NZCV);
+	return true;
+}
+static bool rd_fpcr(struct a64 *c, uint64_t *v) { fp_trap(c); *v = c->fpcr; return true; }
+static bool wr_fpcr(struct a64 *c, uint64_t v) { fp_trap(c); c->fpcr = (uint32_t)v & 0x07ff9f00u; return true; }
+static bool rd_fpsr(struct a64 *c, uint64_t *v) { fp_trap(c); *v = c->fpsr; return true; }
+static bool wr_fpsr(struct a64 *c, uint64_t v) { fp_trap(c); c->fpsr = (uint32_t)v & 0xf800009fu; return true; }
+static bool rd_sp_el0(struct a64 *c, uint64_t *v)
+{
+	if (!(c->pstate & 1))
+		return false;
+	*v = c->sp_el0;
+	return true;
+}
+static bool wr_sp_el0(struct a64 *c, uint64_t v)
+{
+	if (!(c->pstate & 1))
+		return false;
+	c->sp_el0 = v;
+	return true;
+}
+static bool rd_isr(struct a64 *c, uint64_t *v)
+{
+	uint32_t l = atomic_load(&c->lines);
+	*v = ((l & 1) ? PS_I : 0) | ((l & 2) ? PS_F : 0) | (c->serror_pending ? PS_A : 0);
+	return true;
+}
+static bool rd_ccsidr(struct a64 *c, uint64_t *v)
+{
+	/* L1D 32K 2-way? A72: L1D 32K 2-way 64B, L1I 48K 3-way, L2 1M 16-way. */
+	switch (c->sr[SR_CSSELR] & 0xf) {
+	case 0: *v = 0x701fe01aull; break;  /* L1 D */
+	case 1: *v = 0x201fe012ull; break;  /* L1 I */
+	case 2: *v = 0x707fe07aull; break;  /* L2 */
+	default: *v = 0; break;
+	}
+	return true;
+}
+static bool wr_oslar(struct a64 *c, uint64_t v)
+{
+	c->sr[SR_OSLSR] = (c->sr[SR_OSLSR] & ~2ull) | ((v & 1) << 1);
+	return true;
+}
+static bool ctr_ok(struct a64 *c, uint64_t *v)
+{
+	if (c->el == 0 && !(c->sr[SR_SCTLR] & (1u << 15)))
+		return sys_trap(c);
+	*v = 0x8444c004ull;
+	return true;
+}
+
+/* ---- timer registers: EL0 access as CNTKCTL_EL1 allows (else a trap) ---- */
+#define el0_timer_check(c, bit)                                       \
+	do {                                                              \
+		if ((c)->el == 0 && !((c)->sr[SR_CNTKCTL] & (1u << (bit)))) \
+			return sys_trap(c);                               \
+	} while (0)
+static bool rd_cntfrq(struct a64 *c, uint64_t *v)
+{
+	if (c->el == 0 && !(c->sr[SR_CNTKCTL] & 3))
+		return sys_trap(c);
+	*v = A64_CNTFRQ;
+	return true;
+}
+static bool rd_cntpct(struct a64 *c, uint64_t *v) { el0_timer_check(c, 0); *v = a64_cntpct(); return true; }
+static bool rd_cntvct(struct a64 *c, uint64_t *v) { el0_timer_check(c, 1); *v = a64_cntvct(c); return true; }
+static bool rd_cntv_ctl(struct a64 *c, uint64_t *v) { el0_timer_check(c, 8); *v = a64_timer_ctl_read(c, 0); return true; }
+static bool rd_cntp_ctl(struct a64 *c, uint64_t *v) { el0_timer_check(c, 9); *v = a64_timer_ctl_read(c, 1); return true; }
+static bool wr_cntv_ctl(struct a64 *c, uint64_t v) { el0_timer_check(c, 8); c->sr[SR_CNTV_CTL] = v & 3; c->brk = true; return true; }
+static bool wr_cntp_ctl(struct a64 *c, uint64_t v) { el0_timer_check(c, 9); c->sr[SR_CNTP_CTL] = v & 3; c->brk = true; return true; }
+static bool rd_cntv_cval(struct a64 *c, uint64_t *v) { el0_timer_check(c, 8); *v = c->sr[SR_CNTV_CVAL]; return true; }
+static bool rd_cntp_cval(struct a64 *c, uint64_t *v) { el0_timer_check(c, 9); *v = c->sr[SR_CNTP_CVAL]; return true; }
+static bool wr_cntv_cval(struct a64 *c, uint64_t v) { el0_timer_check(c, 8); c->sr[SR_CNTV_CVAL] = v; c->brk = true; return true; }
+static bool wr_cntp_cval(struct a64 *c, uint64_t v) { el0_timer_check(c, 9); c->sr[SR_CNTP_CVAL] = v; c->brk = true; return true; }
+static bool rd_cntv_tval(struct a64 *c, uint64_t *v)
+{
+	el0_timer_check(c, 8);
+	*v = (uint32_t)(c->sr[SR_CNTV_CVAL] - a64_cntvct(c));
+	return true;
+}
+static bool rd_cntp_tval(struct a64 *c, uint64_t *v)
+{
+	el0_timer_check(c, 9);
+	*v = (uint32_t)(c->sr[SR_CNTP_CVAL] - a64_cntpct());
+	return true;
+}
+static bool wr_cntv_tval(struct a64 *c, uint64_t v)
+{
+	el0_timer_check(c, 8);
+	c->sr[SR_CNTV_CVAL] = a64_cntvct(c) + (uint64_t)(int64_t)(int32_t)v;
+	c->brk = true;
+	return true;
+}
+static bool wr_cntp_tval(struct a64 *c, uint64_t v)
+{
+	el0_timer_check(c, 9);
+	c->sr[SR_CNTP_CVAL] = a64_cntpct() + (uint64_t)(int64_t)(int32_t)v;
+	c->brk = true;
+	return true;
+}
+
+#define RO(op0, op1, crn, crm, op2, val, fl) {ENC(op0, op1, crn, crm, op2), F_RO | (fl), -1, val, NULL, NULL}
+#define RW(op0, op1, crn, crm, op2, slot, reset, fl) {ENC(op0, op1, crn, crm, op2), (fl), slot, reset, NULL, NULL}
+#define FN(op0, op1, crn, crm, op2, fl, r, w) {ENC(op0, op1, crn, crm, op2), (fl), -1, 0, r, w}
+
+/* Sorted by encoding (KVM_GET_REG_LIST order). */
+static const struct a64_sysreg regs[] = {
+	/* debug */
+	RW(2, 0, 0, 2, 0, SR_MDCCINT, 0, F_USER),
+	RW(2, 0, 0, 2, 2, SR_MDSCR, 0, F_USER),
+	FN(2, 0, 1, 0, 4, F_WO, NULL, wr_oslar),
+	RW(2, 0, 1, 1, 4, SR_OSLSR, 0x8, F_USER | F_RO),
+	RW(2, 0, 1, 3, 4, SR_OSDLR, 0, F_USER),
+	/* identification */
+	RO(3, 0, 0, 0, 0, MIDR_A72, F_USER),
+	RW(3, 0, 0, 0, 5, SR_MPIDR, 0, F_USER | F_RO),
+	RO(3, 0, 0, 0, 6, 0, F_USER),
+	RO(3, 0, 0, 4, 0, 0x11, F_USER),          /* ID_AA64PFR0: EL0/EL1 AArch64, FP, AdvSIMD */
+	RO(3, 0, 0, 4, 1, 0, F_USER),
+	RO(3, 0, 0, 5, 0, 0x10305006ull, F_USER), /* ID_AA64DFR0: v8 debug, no PMU */
+	RO(3, 0, 0, 6, 0, 0x210000, F_USER),      /* ID_AA64ISAR0: CRC32, LSE atomics */
+	RO(3, 0, 0, 7, 0, 0x100022, F_USER),      /* ID_AA64MMFR0: 40-bit PA, 16-bit ASID, 4K/16K/64K */
+	/* system control */
+	RW(3, 0, 1, 0, 0, SR_SCTLR, 0x00c50078ull, F_USER | F_FLUSH),
+	RW(3, 0, 1, 0, 1, SR_ACTLR, 0, F_USER),
+	RW(3, 0, 1, 0, 2, SR_CPACR, 0, F_USER),
+	RW(3, 0, 2, 0, 0, SR_TTBR0, 0, F_USER | F_ASID),
+	RW(3, 0, 2, 0, 1, SR_TTBR1, 0, F_USER | F_ASID),
+	RW(3, 0, 2, 0, 2, SR_TCR, 0, F_USER | F_FLUSH | F_ASID),
+	RW(3, 0, 4, 0, 0, SR_SPSR, 0, 0),
+	RW(3, 0, 4, 0, 1, SR_ELR, 0, 0),
+	FN(3, 0, 4, 1, 0, 0, rd_sp_el0, wr_sp_el0),
+	FN(3, 0, 4, 2, 0, 0, rd_spsel, wr_spsel),
+	FN(3, 0, 4, 2, 2, F_RO, rd_currentel, NULL),
+	RW(3, 0, 5, 1, 0, SR_AFSR0, 0, F_USER),
+	RW(3, 0, 5, 1, 1, SR_AFSR1, 0, F_USER),
+	RW(3, 0, 5, 2, 0, SR_ESR, 0, F_USER),
+	RW(3, 0, 6, 0, 0, SR_FAR, 0, F_USER),
+	RW(3, 0, 7, 4, 0, SR_PAR, 0, F_USER),
+	RW(3, 0, 10, 2, 0, SR_MAIR, 0, F_USER),
+	RW(3, 0, 10, 3, 0, SR_AMAIR, 0, F_USER),
+	RW(3, 0, 12, 0, 0, SR_VBAR, 0, F_USER),
+	FN(3, 0, 12, 1, 0, F_RO, rd_isr, NULL),
+	RW(3, 0, 13, 0, 1, SR_CONTEXTIDR, 0, F_USER),
+	RW(3, 0, 13, 0, 4, SR_TPIDR_EL1, 0, F_USER),
+	RW(3, 0, 14, 1, 0, SR_CNTKCTL, 0, F_USER),
+	FN(3, 1, 0, 0, 0, F_RO, rd_ccsidr, NULL),
+	RO(3, 1, 0, 0, 1, 0x0a200023ull, F_USER), /* CLIDR: L1 I+D, L2 unified */
+	RO(3, 1, 0, 0, 7, 0, F_USER),             /* AIDR */
+	RW(3, 2, 0, 0, 0, SR_CSSELR, 0, F_USER),
+	FN(3, 3, 0, 0, 1, F_RO | F_EL0R, ctr_ok, NULL),
+	RO(3, 3, 0, 0, 7, 4, F_EL0R),             /* DCZID: 64-byte DC ZVA */
+	FN(3, 3, 4, 2, 0, F_EL0R | F_EL0W, rd_nzcv, wr_nzcv),
+	FN(3, 3, 4, 2, 1, F_EL0R | F_EL0W, rd_daif, wr_daif),
+	FN(3, 3, 4, 4, 0, F_EL0R | F_EL0W, rd_fpcr, wr_fpcr),
+	FN(3, 3, 4, 4, 1, F_EL0R | F_EL0W, rd_fpsr, wr_fpsr),
+	RW(3, 3, 13, 0, 2, SR_TPIDR_EL0, 0, F_USER | F_EL0R | F_EL0W),
+	RW(3, 3, 13, 0, 3, SR_TPIDRRO_EL0, 0, F_USER | F_EL0R),
+	FN(3, 3, 14, 0, 0, F_RO | F_EL0R, rd_cntfrq, NULL),
+	FN(3, 3, 14, 0, 1, F_RO | F_EL0R, rd_cntpct, NULL),
+	FN(3, 3, 14, 0, 2, F_RO | F_EL0R, rd_cntvct, NULL),
+	FN(3, 3, 14, 2, 0, F_EL0R | F_EL0W, rd_cntp_tval, wr_cntp_tval),
+	FN(3, 3, 14, 2, 1, F_EL0R | F_EL0W, rd_cntp_ctl, wr_cntp_ctl),
+	FN(3, 3, 14, 2, 2, F_EL0R | F_EL0W, rd_cntp_cval, wr_cntp_cval),
+	FN(3, 3, 14, 3, 0, F_EL0R | F_EL0W, rd_cntv_tval, wr_cntv_tval),
+	FN(3, 3, 14, 3, 1, F_EL0R | F_EL0W, rd_cntv_ctl, wr_cntv_ctl),
+	FN(3, 3, 14, 3, 2, F_EL0R | F_EL0W, rd_cntv_cval, wr_cntv_cval),
+};
+#define NREGS (sizeof(regs) / sizeof(regs[0]))
+
+static uint8_t index_of[65536];   /* enc -> regs index + 1 */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build_index(void)
+{
+	for (size_t i = 0; i < NREGS; i++)
+		index_of[regs[i].enc] = (uint8_t)(i + 1);
+}
+
+static const struct a64_sysreg *a64_sysreg_find(uint32_t enc)
+{
+	pthread_once(&once, build_index);
+	unsigned i = index_of[enc & 0xffff];
+	return i ? &regs[i - 1] : NULL;
+}
+
+/* The ID space (op0 3, op1 0, CRn 0, CRm 0..7) reads as zero where not
+ * allocated; so do the debug breakpoint/watchpoint registers. */
+static bool id_space(uint32_t enc)
+{
+	return (enc & 0xfffe0000u) == 0 && (enc >> 7) == (ENC(3, 0, 0, 0, 0) >> 7) && ((enc >> 3) & 0xf) <= 7;
+}
+
+static bool dbg_bkpt(uint32_t enc)
+{
+	/* DBGBVR/BCR/WVR/WCR<n>_EL1: op0 2, op1 0, CRn 0, op2 4..7 */
+	return (enc >> 7) == (ENC(2, 0, 0, 0, 0) >> 7) && (enc & 7) >= 4;
+}
+
+void a64_sysreg_reset(struct a64 *c)
+{
+	uint64_t mpidr = c->sr[SR_MPIDR];
+	memset(c->sr, 0, sizeof(c->sr));
+	for (size_t i = 0; i < NREGS; i++)
+		if (regs[i].slot >= 0)
+			c->sr[regs[i].slot] = regs[i].reset;
+	c->sr[SR_MPIDR] = mpidr;
+}
+
+static void after_write(struct a64 *c, const struct a64_sysreg *r)
+{
+	if (r->flags & F_ASID) {
+		uint64_t tcr = c->sr[SR_TCR];
+		uint64_t ttbr = (tcr & (1ull << 22)) ? c->sr[SR_TTBR1] : c->sr[SR_TTBR0];
+		c->asid = (uint16_t)(ttbr >> 48);
+		if (!(tcr & (1ull << 36)))
+			c->asid &= 0xff;
+		c->brk = true;
+	}
+	if (r->flags & F_FLUSH)
+		a64_tlb_flush(c);
+}
+
+bool a64_sysreg_read(struct a64 *c, uint32_t enc, uint64_t *v)
+{
+	const struct a64_sysreg *r = a64_sysreg_find(enc);
+	if (!r) {
+		if (c->el >= 1 && (id_space(enc) || dbg_bkpt(enc))) {
+			*v = 0;
+			return true;
+		}
+		return false;
+	}
+	if ((c->el == 0 && !(r->flags & F_EL0R)) || (r->flags & F_WO))
+		return false;
+	if (r->read)
+		return r->read(c, v);
+	*v = r->slot >= 0 ? c->sr[r->slot] : r->reset;
+	return true;
+}
+
+bool a64_sysreg_write(struct a64 *c, uint32_t enc, uint64_t v)
+{
+	const struct a64_sysreg *r = a64_sysreg_find(enc);
+	if (!r)
+		return c->el >= 1 && dbg_bkpt(enc);
+	if ((c->el == 0 && !(r->flags & F_EL0W)) || (r->flags & F_RO))
+		return false;
+	if (r->write)
+		return r->write(c, v);
+	c->sr[r->slot] = v;
+	after_write(c, r);
+	return true;
+}
+
+/* ---- ONE_REG ---- */
+
+int a64_sysreg_get_user(struct a64 *c, uint32_t enc, uint64_t *v)
+{
+	const struct a64_sysreg *r = a64_sysreg_find(enc);
+	if (!r || !(r->flags & F_USER)) {
+		if (id_space(enc)) {
+			*v = 0;
+			return 0;
+		}
+		return -ENOENT;
+	}
+	*v = r->slot >= 0 ? c->sr[r->slot] : r->reset;
+	return 0;
+}
+
+int a64_sysreg_set_user(struct a64 *c, uint32_t enc, uint64_t v)
+{
+	const struct a64_sysreg *r = a64_sysreg_find(enc);
+	if (!r || !(r->flags & F_USER)) {
+		if (id_space(enc))
+			return v ? -EINVAL : 0;
+		return -ENOENT;
+	}
+	if (r->slot < 0 || (r->flags & F_RO && r->slot != SR_MPIDR && r->slot != SR_OSLSR)) {
+		uint64_t cur = r->slot >= 0 ? c->sr[r->slot] : r->reset;
+		return v == cur ? 0 : -EINVAL;   /* ID registers: only their value */
+	}
+	c->sr[r->slot] = v;
+	after_write(c, r);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The ONE_REG ids of the system registers, sorted; returns the count. */
+unsigned a64_sysreg_list(uint64_t *ids)
+{
+	uint64_t tmp[NREGS + 64];
+	unsigned n = 0;
+	for (size_t i = 0; i < NREGS; i++)
+		if (regs[i].flags & F_USER)
+			tmp[n++] = regs[i].enc;
+	for (unsigned crm = 1; crm <= 7; crm++)
+		for (unsigned op2 = 0; op2 < 8; op2++) {
+			uint32_t e = ENC(3, 0, 0, crm, op2);
+			const struct a64_sysreg *r = a64_sysreg_find(e);
+			if (!r)
+				tmp[n++] = e;
+		}
+	qsort(tmp, n, sizeof(tmp[0]), cmp_u64);
+	if (ids)
+		for (unsigned i = 0; i < n; i++)
+			ids[i] = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG | tmp[i];
+	return n;
+}
+
+/* ---- SYS: cache maintenance, address translation, TLB maintenance ---- */
+
+static void dc_va(struct a64 *c, uint64_t va, bool zero)
+{
+	if (zero) {
+		uint64_t base = va & ~63ull;
+		for (unsigned i = 0; i < 64; i += 8)
+			a64_st(c, base + i, 8, 0, 0, false);
+		return;
+	}
+	uint64_t pa;
+	(void)a64_xlate_slow(c, va, ACC_R, false, ISS_CM, &pa);   /* faults as the DC would */
+}
+
+static void tlbi(struct a64 *c, bool broadcast)
+{
+	a64_tlb_flush(c);
+	if (broadcast)
+		atomic_fetch_add(&c->avm->tlb_gen, 1);
+	c->tlb_gen_seen = atomic_load(&c->avm->tlb_gen);
+}
+
+/* ISS of EC 0x18 (trapped MSR/MRS/SYS): Op0 Op2 Op1 CRn Rt CRm Direction. */
+uint32_t a64_sys_iss(uint32_t insn)
+{
+	bool read = BIT(insn, 21);
+	return ((uint32_t)BITS(insn, 20, 19) << 20) | ((uint32_t)BITS(insn, 7, 5) << 17) |
+	       ((uint32_t)BITS(insn, 18, 16) << 14) | ((uint32_t)BITS(insn, 15, 12) << 10) |
+	       ((insn & 31) << 5) | ((uint32_t)BITS(insn, 11, 8) << 1) | (read ? 1 : 0);
+}
+
+void a64_sys_insn(struct a64 *c, uint32_t insn)
+{
+	bool l = BIT(insn, 21);
+	unsigned op1 = BITS(insn, 18, 16), crn = BITS(insn, 15, 12), crm = BITS(insn, 11, 8);
+	unsigned op2 = BITS(insn, 7, 5), rt = insn & 31;
+	uint64_t v = xr(c, rt);
+	if (l)
+		a64_undef(c);
+	uint32_t e = ENC(1, op1, crn, crm, op2);
+	bool el0 = c->el == 0;
+	uint64_t sctlr = c->sr[SR_SCTLR];
+	switch (e) {
+	case ENC(1, 3, 7, 4, 1):   /* DC ZVA */
+		if (el0 && !(sctlr & (1u << 14)))
+			a64_exception(c, EC_SYS64, a64_sys_iss(insn), 0, false, c->pc);
+		dc_va(c, v, true);
+		return;
+	case ENC(1, 3, 7, 10, 1):  /* DC CVAC */
+	case ENC(1, 3, 7, 11, 1):  /* DC CVAU */
+	case ENC(1, 3, 7, 12, 1):  /* DC CVAP */
+	case ENC(1, 3, 7, 14, 1):  /* DC CIVAC */
+		if (el0 && !(sctlr & (1u << 26)))
+			a64_exception(c, EC_SYS64, a64_sys_iss(insn), 0, false, c->pc);
+		dc_va(c, v, false);
+		return;
+	case ENC(1, 3, 7, 5, 1):   /* IC IVAU */
+		if (el0 && !(sctlr & (1u << 26)))
+			a64_exception(c, EC_SYS64, a64_sys_iss(insn), 0, false, c->pc);
+		c->brk = true;
+		return;
+	}
+	if (el0)
+		a64_undef(c);
+	switch (e) {
+	case ENC(1, 0, 7, 6, 1):   /* DC IVAC */
+		dc_va(c, v, false);
+		return;
+	case ENC(1, 0, 7, 6, 2):   /* DC ISW */
+	case ENC(1, 0, 7, 10, 2):  /* DC CSW */
+	case ENC(1, 0, 7, 14, 2):  /* DC CISW */
+		return;
+	case ENC(1, 0, 7, 1, 0):   /* IC IALLUIS */
+	case ENC(1, 0, 7, 5, 0):   /* IC IALLU */
+		c->brk = true;
+		return;
+	case ENC(1, 0, 7, 8, 0):   /* AT S1E1R */
+	case ENC(1, 0, 7, 8, 1):   /* AT S1E1W */
+	case ENC(1, 0, 7, 8, 2):   /* AT S1E0R */
+	case ENC(1, 0, 7, 8, 3):   /* AT S1E0W */
+		c->sr[SR_PAR] = a64_at(c, v, (op2 & 1) ? ACC_W : ACC_R, op2 >= 2);
+		return;
+	}
+	if (op1 == 0 && crn == 8) {   /* TLBI ...E1 (IS, OS, local) */
+		bool bcast = crm == 3 || crm == 1 || crm == 2 || crm == 5;
+		tlbi(c, bcast);
+		return;
+	}
+	a64_undef(c);
+}

@@ -7,8 +7,9 @@
  * - OUTS: the emulator retires it first: RIP after it, RSI advanced.
  * - REP OUTS / REP MOVS to MMIO: one element per exit, RCX/RSI/RDI
  *   counted, RIP on the instruction until the last element, after it then.
- * - REP INS: RIP on the instruction and RCX not yet counted at the exit
- *   (KVM may ask for several elements at once: io.count).
+ * - REP INS: RIP on the instruction and RCX not yet counted at the exit;
+ *   KVM reads ahead (io.count elements, up to 1024 bytes, not past RDI's
+ *   page) in one exit.
  */
 #include "vm.h"
 
@@ -107,6 +108,7 @@ static void rip_at_exits(void)
 			r = get_regs(&v);
 			CHECK_EQ(AT(x10r_repins), r.rip);
 			CHECK_EQ(3, r.rcx);
+			CHECK_EQ(3, v.run->io.count);   /* read ahead in one exit */
 			first = 0;
 		}
 		for (unsigned k = 0; k < v.run->io.count && got < 3; k++, got++)

@@ -1,6 +1,7 @@
 /* CPUID: what softkvm offers (KVM_GET_SUPPORTED_CPUID) and the guest's
  * view as KVM_SET_CPUID2 set it, with KVM's lookup rules.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,18 @@ static uint32_t str4(const char *s)
 	return v;
 }
 
+/* x87/MMX/SSE instructions run on the host (exec_fp.c): offer only the
+ * SIMD features the host has. Returns a mask for leaf 1's ECX (reg 2) or
+ * EDX (reg 3). */
+static uint32_t host_simd(int reg)
+{
+	const uint32_t simd_ecx = BIT(0) | BIT(9) | BIT(19) | BIT(20) | BIT(26);
+	const uint32_t simd_edx = BIT(23) | BIT(24) | BIT(25) | BIT(26);
+	unsigned a, b, c = 0, d = 0;
+	__get_cpuid(1, &a, &b, &c, &d);
+	return reg == 2 ? (c | ~simd_ecx) : (d | ~simd_edx);
+}
+
 /* Fill up to max entries; returns the count, or -1 when max is too small. */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 {
@@ -61,7 +74,7 @@ int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	struct kvm_cpuid_entry2 t[16];
 	int n = 0;
 	put(&t[n++], 0, 0, 0, 0xd, str4("Genu"), str4("ntel"), str4("ineI"));
-	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX, F1_EDX);
+	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX & host_simd(2), F1_EDX & host_simd(3));
 	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, F7_EBX, 0, F7_EDX);
 	put(&t[n++], 0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, X86_SUPPORTED_XCR0, XSAVE_SIZE,
 	    XSAVE_SIZE, 0);

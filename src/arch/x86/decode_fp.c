@@ -9,7 +9,9 @@
  * ever runs on the host. Stubs with the same bytes are shared; they live
  * for the process (their number is bounded by the distinct encodings).
  */
+#include <cpuid.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,18 +34,38 @@ static struct stub_ent *stub_hash[STUB_HASH];
 static uint8_t *arena;
 static size_t arena_left, arena_total;
 
+/* CPUID.1:ECX of the host: the stubs need the host to have the set. */
+static uint32_t host_ecx(void)
+{
+	static _Atomic uint32_t cached;
+	uint32_t v = cached;
+	if (!v) {
+		unsigned a, b, c = 0, d;
+		__get_cpuid(1, &a, &b, &c, &d);
+		v = c | 0x80000000u;   /* bit 31 (hypervisor) only marks "known" */
+		cached = v;
+	}
+	return v;
+}
+
 static bool offered(const ZydisDecodedInstruction *zi)
 {
 	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
 		return false;
+	uint32_t need = 0;
 	switch (zi->meta.isa_ext) {
 	case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_SSE:
-	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSSE3:
-	case ZYDIS_ISA_EXT_SSE4: case ZYDIS_ISA_EXT_XSAVE: case ZYDIS_ISA_EXT_XSAVEOPT:
-		return zi->meta.isa_set != ZYDIS_ISA_SET_SSE4A;
+	case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_XSAVE: case ZYDIS_ISA_EXT_XSAVEOPT:
+		break;
+	case ZYDIS_ISA_EXT_SSE3: need = 1u << 0; break;
+	case ZYDIS_ISA_EXT_SSSE3: need = 1u << 9; break;
+	case ZYDIS_ISA_EXT_SSE4:
+		need = zi->meta.isa_set == ZYDIS_ISA_SET_SSE42 ? 1u << 20 : 1u << 19;
+		break;
 	default:
 		return false;
 	}
+	return zi->meta.isa_set != ZYDIS_ISA_SET_SSE4A && (host_ecx() & need) == need;
 }
 
 static bool is_gpr(ZydisRegister r)

@@ -12,6 +12,15 @@
 
 #include "arch/x86/fp.h"
 
+/* An unmasked x87 exception waits for the next waiting instruction: FSW.ES,
+ * or (a state loaded from outside) a flag whose mask is clear. The host
+ * must never meet one, or it would take #MF itself. */
+static bool x87_pending(const struct x86_cpu *cpu)
+{
+	uint8_t fsw = cpu->fxsave[FX_FSW], fcw = cpu->fxsave[FX_FCW];
+	return (fsw & 0x80) || (fsw & ~fcw & 0x3f);
+}
+
 void x86_fp_check(struct x86_cpu *cpu, unsigned flags)
 {
 	if (flags & (FPF_SSE | FPF_MMX)) {
@@ -24,8 +33,7 @@ void x86_fp_check(struct x86_cpu *cpu, unsigned flags)
 		x86_raise(cpu, X86_NM, false, 0);
 	if ((flags & FPF_X87) && (cpu->cr0 & X86_CR0_EM))
 		x86_raise(cpu, X86_NM, false, 0);
-	/* FSW.ES: an unmasked x87 exception waits for this instruction. */
-	if ((flags & FPF_WAIT) && (cpu->fxsave[FX_FSW] & 0x80))
+	if ((flags & FPF_WAIT) && x87_pending(cpu))
 		x86_raise(cpu, X86_MF, false, 0);
 }
 
@@ -144,7 +152,7 @@ int x86_h_fwait(struct x86_cpu *cpu, const struct x86_insn *i)
 	(void)i;
 	if ((cpu->cr0 & (X86_CR0_MP | X86_CR0_TS)) == (X86_CR0_MP | X86_CR0_TS))
 		x86_raise(cpu, X86_NM, false, 0);
-	if (cpu->fxsave[FX_FSW] & 0x80)
+	if (x87_pending(cpu))
 		x86_raise(cpu, X86_MF, false, 0);
 	return X86_NEXT;
 }

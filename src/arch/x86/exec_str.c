@@ -6,6 +6,8 @@
  * 4096 elements (one when single-stepping) per dispatch, then ends the block with RIP still at
  * itself, letting the run loop look at requests and interrupts.
  */
+#include <string.h>
+
 #include "arch/x86/insn.h"
 
 struct strctx {
@@ -156,20 +158,44 @@ int x86_h_scas(struct x86_cpu *cpu, const struct x86_insn *i)
 	return i->rep ? more(cpu, n) : X86_NEXT;
 }
 
+/* KVM reads REP INS ahead: up to 1024 bytes, not past RDI's page (counted
+ * in bytes, as KVM does), in one exit; the elements are stored after it.
+ * The batch size is computed again when the instruction resumes, with
+ * RCX as userspace left it. */
+static unsigned ins_batch(const struct x86_cpu *cpu, const struct x86_insn *i,
+			  const struct strctx *c, uint64_t left)
+{
+	if (!i->rep)
+		return 1;
+	uint64_t off = cpu->gpr[X86_RDI] & 0xfff;
+	uint64_t n = (cpu->rflags & X86_DF_FLAG) ? off : 4096 - off;
+	if (n > 1024 / c->size)
+		n = 1024 / c->size;
+	if (n > left)
+		n = left;
+	return n ? (unsigned)n : 1;
+}
+
 int x86_h_ins(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	struct strctx c;
 	str_init(cpu, i, &c);
 	uint64_t n = count(cpu, i, &c);
 	uint16_t port = cpu->gpr[X86_RDX];
-	for (unsigned k = 0; n && k < c.batch; k++, n--) {
+	unsigned k = 0;
+	while (n && k < c.batch) {
+		unsigned b = ins_batch(cpu, i, &c, n);
 		/* The destination is checked before the port is read. */
 		uint64_t lin = x86_linear(cpu, X86_ES, rdi(cpu, &c), c.size, X86_ACC_WRITE);
 		x86_translate(cpu, lin, X86_ACC_WRITE, cpu->cpl);
-		uint64_t v = x86_pio_in(cpu, port, c.size);
-		x86_write_lin(cpu, lin, c.size, v);
-		adv(cpu, &c, X86_RDI);
-		dec_rcx(cpu, i, &c);
+		x86_pio_in_batch(cpu, port, c.size, b);
+		for (unsigned e = 0; e < b; e++, k++, n--) {
+			uint64_t v = 0;
+			memcpy(&v, cpu->pio_batch + e * c.size, c.size);
+			x86_write(cpu, X86_ES, rdi(cpu, &c), c.size, v);
+			adv(cpu, &c, X86_RDI);
+			dec_rcx(cpu, i, &c);
+		}
 		x86_io_retire(cpu);
 	}
 	return i->rep ? more(cpu, n) : X86_NEXT;

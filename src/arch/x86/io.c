@@ -49,6 +49,7 @@ static struct x86_io_rec *record(struct x86_cpu *cpu, uint64_t addr, unsigned si
 	r->size = size;
 	r->is_write = is_write;
 	r->is_pio = is_pio;
+	r->count = 1;
 	r->data = 0;
 	return r;
 }
@@ -199,6 +200,25 @@ void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val
 	pio_exit(cpu, port, size, true, val);
 }
 
+void x86_pio_in_batch(struct x86_cpu *cpu, uint16_t port, unsigned size, unsigned n)
+{
+	if (irqchip_port(cpu, port, size) || n <= 1) {
+		uint32_t v = x86_pio_in(cpu, port, size);
+		memcpy(cpu->pio_batch, &v, size);
+		return;
+	}
+	if (replay(cpu, port, size, false, true))
+		return;   /* x86_io_take_result filled pio_batch */
+	flush_retire(cpu);
+	pio_check(cpu, port, size);
+	struct x86_io_rec *r = record(cpu, port, size, false, true);
+	r->count = (uint16_t)n;
+	pio_fill(cpu, port, size, false, 0);
+	x86_run(cpu)->io.count = n;
+	cpu->vcpu->io_pending = true;
+	x86_exit_to_user(cpu);
+}
+
 /* An OUTS element: KVM's emulator retires OUTS before the exit (a REP
  * OUTS with elements left stays on the instruction, RCX counted down). */
 void x86_pio_outs(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val)
@@ -275,9 +295,11 @@ bool x86_io_take_result(struct x86_cpu *cpu)
 		return true;
 	struct kvm_run *run = x86_run(cpu);
 	uint64_t v = 0;
-	if (r->is_pio)
+	if (r->is_pio) {
 		memcpy(&v, pio_data(cpu), r->size);
-	else
+		memset(cpu->pio_batch, 0, sizeof(cpu->pio_batch));
+		memcpy(cpu->pio_batch, pio_data(cpu), (size_t)r->size * r->count);
+	} else
 		memcpy(&v, run->mmio.data, r->size);
 	r->data = v;
 	return true;

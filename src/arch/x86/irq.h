@@ -100,14 +100,16 @@ static inline struct x86_lapic *x86_lapic(struct x86_cpu *cpu)
 	return x86_sys(cpu)->lapic;
 }
 
+/* Other threads read ID/LDR/DFR/SVR and set IRR/TMR bits while the owner
+ * writes: every access to the page is a (relaxed) atomic one. */
 static inline uint32_t apic_reg(const struct x86_lapic *a, unsigned off)
 {
-	return *(const uint32_t *)(const void *)(a->regs + off);
+	return __atomic_load_n((const uint32_t *)(const void *)(a->regs + off), __ATOMIC_RELAXED);
 }
 
 static inline void apic_set_reg(struct x86_lapic *a, unsigned off, uint32_t v)
 {
-	*(uint32_t *)(void *)(a->regs + off) = v;
+	__atomic_store_n((uint32_t *)(void *)(a->regs + off), v, __ATOMIC_RELAXED);
 }
 
 /* lapic.c */

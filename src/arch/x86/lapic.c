@@ -632,7 +632,8 @@ void x86_lapic_reset(struct x86_lapic *a, bool init)
 	a->tscdeadline = 0;
 	if (!init) {
 		cpu->apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (bsp ? APIC_BASE_BSP : 0);
-		memset(a->regs, 0, sizeof(a->regs));
+		for (unsigned off = 0; off < sizeof(a->regs); off += 4)
+			apic_set_reg(a, off, 0);
 		apic_set_reg(a, R_ID, a->vcpu_id << 24);
 	}
 	apic_set_reg(a, R_LVR, APIC_VERSION);
@@ -683,7 +684,10 @@ int x86_lapic_get_state(struct x86_cpu *cpu, struct kvm_lapic_state *s)
 	struct x86_lapic *a = x86_lapic(cpu);
 	x86_lapic_sync_tpr(cpu);
 	ppr(a);
-	memcpy(s->regs, a->regs, sizeof(s->regs));
+	for (unsigned off = 0; off < sizeof(s->regs); off += 4) {
+		uint32_t v = apic_reg(a, off);
+		memcpy(s->regs + off, &v, 4);
+	}
 	uint32_t cc = current_count(a);
 	memcpy(s->regs + R_TMCCT, &cc, 4);
 	if (x2apic(a)) {   /* without KVM_CAP_X2APIC_API: the ID in xAPIC format */
@@ -701,7 +705,11 @@ int x86_lapic_set_state(struct x86_cpu *cpu, const struct kvm_lapic_state *s)
 	memcpy(&id, s->regs + R_ID, 4);
 	if (x2apic(a) && ((struct x86_vm *)cpu->vm->arch_vm)->x2apic_format && id != a->vcpu_id)
 		return -EINVAL;   /* KVM: the x2APIC ID is the vCPU id */
-	memcpy(a->regs, s->regs, sizeof(a->regs));
+	for (unsigned off = 0; off < sizeof(a->regs); off += 4) {
+		uint32_t v;
+		memcpy(&v, s->regs + off, 4);
+		apic_set_reg(a, off, v);
+	}
 	if (x2apic(a))
 		apic_set_reg(a, R_LDR, x2apic_ldr(a->vcpu_id));
 	apic_set_reg(a, R_LVR, APIC_VERSION);

@@ -12,7 +12,9 @@
  * the instruction's start and longjmps to the run loop, which delivers it.
  * An exit to userspace in the middle of an instruction (MMIO, port IO)
  * unwinds the same way and the instruction is executed again on re-entry,
- * replaying the IO results recorded in cpu->io_log (see io.c).
+ * replaying the IO results recorded in cpu->io_log (see io.c). As in KVM,
+ * an MMIO write or OUTS element is reported after its instruction retires
+ * (cpu->io_exit_retire) when nothing else in the instruction needs IO.
  */
 #ifndef SK_X86_H
 #define SK_X86_H
@@ -112,6 +114,7 @@ struct x86_io_rec {
 	uint64_t addr;           /* port or gpa */
 	uint64_t data;           /* value read (reads) */
 	uint8_t size, is_write, is_pio;
+	uint16_t count;          /* elements of a batched INS (x86_pio_in_batch) */
 };
 #define X86_IO_LOG_MAX 8
 
@@ -191,6 +194,8 @@ struct x86_cpu {
 	int io_log_pos;          /* next record the current attempt replays */
 	bool io_exit_retire;     /* an MMIO write / OUTS exit waits for the end of
 				  * its instruction (KVM retires it first) */
+	/* The data of a batched INS read (KVM's read-ahead of REP INS). */
+	uint8_t pio_batch[1024];
 	bool single_step_pending;
 	/* Set by the run loop while an interrupt/NMI waits for a window (or
 	 * userspace asked for one): x86_execute then returns
@@ -263,6 +268,9 @@ void x86_code_written(struct x86_cpu *cpu, uint64_t gpa);
  * replay log yet. */
 uint32_t x86_pio_in(struct x86_cpu *cpu, uint16_t port, unsigned size);
 void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val);
+/* INS: n elements of size bytes at once (one exit, io.count = n, as KVM's
+ * REP INS read-ahead); returns the elements' bytes in cpu->pio_batch. */
+void x86_pio_in_batch(struct x86_cpu *cpu, uint16_t port, unsigned size, unsigned n);
 /* OUTS: as x86_pio_out, but the exit is taken after the instruction
  * retires (or, for REP with elements left, with RCX/RSI counted). */
 void x86_pio_outs(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val);

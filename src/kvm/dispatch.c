@@ -17,6 +17,16 @@ static const struct sk_ioctl *lookup(const struct sk_ioctl *tab, unsigned long c
 	return NULL;
 }
 
+/* A kernel-side buffer of n bytes: the stack one when it fits. */
+static void *kbuf(unsigned char *small, size_t small_size, size_t n)
+{
+	if (n <= small_size) {
+		memset(small, 0, n);
+		return small;
+	}
+	return calloc(1, n);
+}
+
 static long call_copying(const struct sk_ioctl *e, void *obj, unsigned long arg)
 {
 	unsigned long cmd = e->cmd;
@@ -24,28 +34,35 @@ static long call_copying(const struct sk_ioctl *e, void *obj, unsigned long arg)
 	size_t size = _IOC_SIZE(cmd), total = size;
 	void *user = (void *)arg;
 	_Alignas(16) unsigned char small[1024];
-	unsigned char *buf = small;
-	long r;
+	unsigned char *buf = kbuf(small, sizeof(small), size);
+	long r = -EFAULT;
 
-	memset(small, 0, size);
+	if (!buf)
+		return -ENOMEM;
 	if ((dir & _IOC_WRITE) && sk_copy_from_user(buf, user, size))
-		return -EFAULT;
+		goto out;
 	if (e->varlen) {
 		total = e->varlen(buf);
+		r = -E2BIG;
 		if (total == SIZE_MAX)
-			return -E2BIG;
-		if (total > sizeof(small)) {
-			buf = calloc(1, total);
-			if (!buf)
-				return -ENOMEM;
-			memcpy(buf, small, size);
-		} else {
-			memset(small + size, 0, total - size);
-		}
-		if ((dir & _IOC_WRITE) && total > size &&
-		    sk_copy_from_user(buf + size, (char *)user + size, total - size)) {
-			r = -EFAULT;
 			goto out;
+		if (total > size) {
+			if (buf == small && total <= sizeof(small)) {
+				memset(small + size, 0, total - size);
+			} else {
+				unsigned char *whole = calloc(1, total);
+				r = -ENOMEM;
+				if (!whole)
+					goto out;
+				memcpy(whole, buf, size);
+				if (buf != small)
+					free(buf);
+				buf = whole;
+			}
+			r = -EFAULT;
+			if ((dir & _IOC_WRITE) &&
+			    sk_copy_from_user(buf + size, (char *)user + size, total - size))
+				goto out;
 		}
 	}
 	r = e->fn(obj, buf);

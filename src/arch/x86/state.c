@@ -9,7 +9,6 @@
 #include "arch/x86/irqfd.h"
 #include "arch/x86/pit.h"
 #include "arch/x86/sys.h"
-#include "kvm/uaccess.h"
 
 #define MAX_CPUID_ENTRIES 256   /* KVM_MAX_CPUID_ENTRIES */
 #define MAX_IO_MSRS 256
@@ -302,27 +301,15 @@ static long set_xsave(struct x86_cpu *cpu, const uint8_t *r)
 	return 0;
 }
 
-/* struct kvm_xsave (4 KiB) is copied here rather than by the dispatcher. */
 static long ioc_get_xsave(void *obj, void *arg)
 {
-	uint8_t *r = calloc(1, sizeof(struct kvm_xsave));
-	if (!r)
-		return -ENOMEM;
-	get_xsave(cpu_of(obj), r);
-	long ret = sk_copy_to_user(arg, r, sizeof(struct kvm_xsave)) ? -EFAULT : 0;
-	free(r);
-	return ret;
+	get_xsave(cpu_of(obj), arg);
+	return 0;
 }
 
 static long ioc_set_xsave(void *obj, void *arg)
 {
-	uint8_t *r = malloc(sizeof(struct kvm_xsave));
-	if (!r)
-		return -ENOMEM;
-	long ret = sk_copy_from_user(r, arg, sizeof(struct kvm_xsave)) ? -EFAULT
-									: set_xsave(cpu_of(obj), r);
-	free(r);
-	return ret;
+	return set_xsave(cpu_of(obj), arg);
 }
 
 static long ioc_get_xcrs(void *obj, void *arg)
@@ -876,9 +863,11 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_SREGS, ioc_set_sregs, NULL, 0},
 	{KVM_GET_FPU, ioc_get_fpu, NULL, 0},
 	{KVM_SET_FPU, ioc_set_fpu, NULL, 0},
-	{KVM_GET_XSAVE, ioc_get_xsave, NULL, SK_IOC_VALUE},
-	{KVM_GET_XSAVE2, ioc_get_xsave, NULL, SK_IOC_VALUE},
-	{KVM_SET_XSAVE, ioc_set_xsave, NULL, SK_IOC_VALUE},
+	{KVM_GET_XSAVE, ioc_get_xsave, NULL, 0},
+	/* The whole size is KVM_CAP_XSAVE2's answer: 4096 while only x87 and
+	 * SSE are offered, the size of struct kvm_xsave. */
+	{KVM_GET_XSAVE2, ioc_get_xsave, NULL, 0},
+	{KVM_SET_XSAVE, ioc_set_xsave, NULL, 0},
 	{KVM_GET_XCRS, ioc_get_xcrs, NULL, 0},
 	{KVM_SET_XCRS, ioc_set_xcrs, NULL, 0},
 	{KVM_GET_VCPU_EVENTS, ioc_get_events, NULL, 0},

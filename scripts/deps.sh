@@ -2,7 +2,8 @@
 # Install what building and testing softkvm needs (Debian 12), if missing.
 set -eu
 PKGS="gcc clang libc6-dev linux-libc-dev binutils meson ninja-build pkg-config \
-libzydis-dev libcapstone-dev linux-libc-dev-arm64-cross"
+libzydis-dev libcapstone-dev linux-libc-dev-arm64-cross gcc-aarch64-linux-gnu \
+libc6-dev-arm64-cross qemu-user"
 missing=""
 for p in $PKGS; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build softkvm and run the whole test suite: the tests as built with gcc,
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, again built
-# with clang, then the Linux KVM selftests that are expected to pass.
+# with clang, softkvm built for arm64 hosts (under qemu-aarch64), then the
+# Linux KVM selftests that are expected to pass.
 set -eu
 cd "$(dirname "$0")/.."
 status=0
@@ -19,6 +20,8 @@ run() { # compiler, build dir, then meson setup options
 run gcc build
 run gcc build-san -Db_sanitize=address,undefined -Db_lundef=false
 run clang build-clang
+# softkvm built for an arm64 host, its tests run under qemu-aarch64.
+run aarch64-linux-gnu-gcc build-aarch64 --cross-file cross/aarch64-linux-gnu.ini
 if [ -x scripts/selftests.sh ]; then
 	SOFTKVM_BUILD=build scripts/selftests.sh --check || status=1
 fi

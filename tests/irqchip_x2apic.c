@@ -102,6 +102,18 @@ static void x2apic_mode(void)
 	CHECK_EQ(4, RUN_EXPECT_OUT(&v, 0x17));
 	CHECK_EQ(0xffffffff, RUN_EXPECT_OUT(&v, 0x18));
 	CHECK_EQ(0xfee00c00, v.run->apic_base);
+	/* IA32_APIC_BASE: EXTD without EN is invalid even from the host. */
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
+	m->nmsrs = 1;
+	m->entries[0].index = 0x1b;
+	m->entries[0].data = 0xfee00400;
+	CHECK_EQ(0, ioctl(v.fd, KVM_SET_MSRS, m));
+	/* Without x2APIC in the guest's CPUID (vCPU 0 has none), EXTD is reserved. */
+	m->entries[0].data = 0xfee00d00;
+	CHECK_EQ(0, ioctl(v0.fd, KVM_SET_MSRS, m));
+	m->entries[0].data = 0xfee00900;
+	CHECK_EQ(1, ioctl(v0.fd, KVM_SET_MSRS, m));
+	free(m);
 	/* KVM_GET_LAPIC reports the ID in the xAPIC position (no
 	 * KVM_CAP_X2APIC_API). */
 	struct kvm_lapic_state l;

@@ -119,7 +119,11 @@ struct a64_vm {
 	bool nisv_to_user;              /* KVM_CAP_ARM_NISV_TO_USER */
 	bool has_run;                   /* a vCPU ran: some setup is frozen */
 	uint32_t ipa_bits;
+	/* The vCPUs as PSCI sees them. Run loops take this lock, never
+	 * vm->lock (which memslot updates hold while they wait for vCPUs). */
 	pthread_mutex_t psci_lock;
+	struct a64 **cpus;
+	int ncpus;
 	pthread_mutex_t excl_lock;      /* 128-bit exclusive pairs */
 };
 

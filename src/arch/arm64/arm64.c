@@ -46,6 +46,7 @@ static void a64_vm_destroy(struct sk_vm *vm)
 		return;
 	pthread_mutex_destroy(&v->psci_lock);
 	pthread_mutex_destroy(&v->excl_lock);
+	free(v->cpus);
 	free(v);
 	vm->arch_vm = NULL;
 }
@@ -71,25 +72,25 @@ static int a64_vcpu_enable_cap(struct sk_vcpu *vcpu, const void *arg)
 
 struct a64 *a64_vcpu_by_mpidr(struct sk_vm *vm, uint64_t mpidr)
 {
+	struct a64_vm *v = vm->arch_vm;
 	struct a64 *found = NULL;
-	pthread_mutex_lock(&vm->lock);
-	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct a64 *t = vm->vcpus[i]->arch_vcpu;
+	pthread_mutex_lock(&v->psci_lock);
+	for (int i = 0; i < v->ncpus; i++) {
+		struct a64 *t = v->cpus[i];
 		if ((t->sr[SR_MPIDR] & 0xff00ffffffull) == mpidr) {
 			found = t;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&vm->lock);
+	pthread_mutex_unlock(&v->psci_lock);
 	return found;
 }
 
 static int a64_vcpu_init(struct sk_vcpu *vcpu)
 {
-	struct a64 *c = aligned_alloc(64, (sizeof(struct a64) + 63) & ~(size_t)63);
+	struct a64 *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	memset(c, 0, sizeof(*c));
 	c->vcpu = vcpu;
 	c->vm = vcpu->vm;
 	c->avm = vcpu->vm->arch_vm;
@@ -97,6 +98,18 @@ static int a64_vcpu_init(struct sk_vcpu *vcpu)
 	/* The virtual counter starts at zero with the vCPU, as on KVM. */
 	c->cntvoff = a64_cntpct();
 	atomic_store(&c->power, PWR_OFF);
+	struct a64_vm *v = c->avm;
+	pthread_mutex_lock(&v->psci_lock);
+	struct a64 **cpus = realloc(v->cpus, (size_t)(v->ncpus + 1) * sizeof(*cpus));
+	if (cpus) {
+		v->cpus = cpus;
+		v->cpus[v->ncpus++] = c;
+	}
+	pthread_mutex_unlock(&v->psci_lock);
+	if (!cpus) {
+		free(c);
+		return -ENOMEM;
+	}
 	vcpu->arch_vcpu = c;
 	return 0;
 }
@@ -106,6 +119,12 @@ static void a64_vcpu_destroy(struct sk_vcpu *vcpu)
 	struct a64 *c = vcpu->arch_vcpu;
 	if (!c)
 		return;
+	struct a64_vm *v = c->avm;
+	pthread_mutex_lock(&v->psci_lock);
+	for (int i = 0; i < v->ncpus; i++)
+		if (v->cpus[i] == c)
+			v->cpus[i] = v->cpus[--v->ncpus];
+	pthread_mutex_unlock(&v->psci_lock);
 	a64_dcache_free(c);
 	free(c);
 	vcpu->arch_vcpu = NULL;

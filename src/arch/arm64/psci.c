@@ -84,32 +84,32 @@ static int64_t affinity_info(struct a64 *c, uint32_t fn)
 		return RET_INVALID_PARAMS;
 	uint64_t mask = MPIDR_HWID & ~((1ull << (level * 8)) - 1);
 	target &= mask;
-	struct sk_vm *vm = c->vm;
+	struct a64_vm *v = c->avm;
 	int64_t r = 1;   /* OFF */
-	pthread_mutex_lock(&vm->lock);
-	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct a64 *t = vm->vcpus[i]->arch_vcpu;
+	pthread_mutex_lock(&v->psci_lock);
+	for (int i = 0; i < v->ncpus; i++) {
+		struct a64 *t = v->cpus[i];
 		if ((t->sr[SR_MPIDR] & mask) == target && !stopped(t)) {
 			r = 0;   /* ON */
 			break;
 		}
 	}
-	pthread_mutex_unlock(&vm->lock);
+	pthread_mutex_unlock(&v->psci_lock);
 	return r;
 }
 
 /* SYSTEM_OFF / SYSTEM_RESET: every vCPU stops, this one exits. */
 _Noreturn static void system_event(struct a64 *c, uint32_t type, uint64_t flags)
 {
-	struct sk_vm *vm = c->vm;
-	pthread_mutex_lock(&vm->lock);
-	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct a64 *t = vm->vcpus[i]->arch_vcpu;
+	struct a64_vm *v = c->avm;
+	pthread_mutex_lock(&v->psci_lock);
+	for (int i = 0; i < v->ncpus; i++) {
+		struct a64 *t = v->cpus[i];
 		atomic_store(&t->power, PWR_OFF);
 		if (t != c)
 			a64_kick(t);
 	}
-	pthread_mutex_unlock(&vm->lock);
+	pthread_mutex_unlock(&v->psci_lock);
 	ret4(c, RET_INTERNAL_FAILURE);
 	struct kvm_run *run = a64_run(c);
 	memset(&run->system_event, 0, sizeof(run->system_event));

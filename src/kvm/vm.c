@@ -82,7 +82,11 @@ static void publish_slots(struct sk_vm *vm)
 	 * sk_mem_set_region) and the loads of in_run are sequentially
 	 * consistent, so a vCPU entering now either is seen here or sees
 	 * the map stale. */
-	struct sk_slotset *old = any_vcpu_running(vm) ? sk_mem_publish(&vm->mem) : NULL;
+	struct sk_slotset *old = NULL;
+	if (any_vcpu_running(vm))
+		old = sk_mem_publish(&vm->mem);
+	else
+		sk_mem_free_retired(&vm->mem);
 	pthread_mutex_unlock(&vm->lock);
 	if (old) {
 		sk_vm_flush_vcpus(vm);

@@ -140,6 +140,15 @@ void sk_mem_free_set(struct sk_slotset *set)
 	free(set);
 }
 
+void sk_mem_free_retired(struct sk_memslots *m)
+{
+	for (int i = 0; i < m->n_retired; i++)
+		free((void *)m->retired[i]);
+	free(m->retired);
+	m->retired = NULL;
+	m->n_retired = 0;
+}
+
 struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
 {
 	const struct sk_slotmap *mp = &m->map[0];
@@ -219,11 +228,12 @@ static int check_region(const struct kvm_userspace_memory_region *r, uint32_t va
 
 static _Atomic unsigned long *new_bitmap(uint64_t size, bool all_set)
 {
-	size_t n = bitmap_bytes(size >> SK_PAGE_SHIFT);
+	uint64_t pages = size >> SK_PAGE_SHIFT;
+	size_t n = bitmap_bytes(pages);
 	_Atomic unsigned long *b = calloc(1, n ? n : sizeof(long));
 	if (b && all_set) {
-		uint64_t pages = size >> SK_PAGE_SHIFT;
-		for (uint64_t p = 0; p < pages; p++)
+		memset((void *)b, 0xff, pages / 8);
+		for (uint64_t p = pages & ~7ull; p < pages; p++)
 			b[p / LONG_BITS] |= 1ul << (p % LONG_BITS);
 	}
 	return b;
@@ -306,8 +316,12 @@ int sk_mem_get_dirty_log(struct sk_memslots *m, uint32_t slot, void *user_bitmap
 	unsigned long *buf = malloc(n ? n : 1);
 	if (!buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < n / sizeof(long); i++)
-		buf[i] = manual ? atomic_load(&s->dirty[i]) : atomic_exchange(&s->dirty[i], 0);
+	for (size_t i = 0; i < n / sizeof(long); i++) {
+		/* Most words of a big slot are clean: read before exchanging. */
+		buf[i] = atomic_load_explicit(&s->dirty[i], memory_order_relaxed);
+		if (buf[i] && !manual)
+			buf[i] = atomic_exchange(&s->dirty[i], 0);
+	}
 	int rc = sk_copy_to_user(user_bitmap, buf, n);
 	free(buf);
 	return rc;

@@ -101,6 +101,10 @@ int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_r
  * with sk_mem_free_set once no vCPU uses it. Caller holds the VM lock. */
 struct sk_slotset *sk_mem_publish(struct sk_memslots *m);
 void sk_mem_free_set(struct sk_slotset *set);
+/* Free the dirty bitmaps changes have dropped since the last publish; only
+ * when no vCPU runs (the stale snapshot that names them is never read:
+ * the next KVM_RUN publishes a fresh one first). Caller holds the VM lock. */
+void sk_mem_free_retired(struct sk_memslots *m);
 
 /* KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG on the current set. `manual`
  * is KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET then does not clear.

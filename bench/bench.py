@@ -3,10 +3,11 @@
 on QEMU/TCG and natively, then the host-side KVM API benchmarks.
 
 bench.py --build DIR [--runs N] [--only NAME,...] [--no-qemu] [--no-native]
-         [--no-host] [--qemu PROGRAM] [--markdown] [--cpu-time]
+         [--no-host] [--qemu PROGRAM] [--markdown]
 
-Every time is the wall clock (or, with --cpu-time, the user + system CPU
-time) of a whole process, the median of N runs;
+Every time is measured twice, as the wall clock and as the user + system
+CPU time of a whole process (the latter is what to trust on a loaded
+machine), and reported as the median of N runs;
 the runs of the platforms are interleaved so that load from elsewhere on
 the machine spreads over all of them. "net" times subtract the median of
 the boot-only guest (empty) on the same platform.
@@ -60,7 +61,7 @@ def commands(build, name, qemu, bios, want):
     return cmds
 
 
-CPU_TIME = False     # --cpu-time: user + system time of the process tree
+CLOCKS = ('wall', 'cpu')     # wall clock; user + system CPU time
 
 
 def children_cpu():
@@ -69,54 +70,63 @@ def children_cpu():
 
 
 def timed(cmd, status):
+    """Runs cmd once: ({'wall': s, 'cpu': s}, checksum)."""
     t0, c0 = time.perf_counter(), children_cpu()
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, errors='replace', timeout=600)
-    dt = children_cpu() - c0 if CPU_TIME else time.perf_counter() - t0
+    t = {'wall': time.perf_counter() - t0, 'cpu': children_cpu() - c0}
     m = RESULT.search(p.stdout)
     if p.returncode != status or not m:
         raise Failure(f'{" ".join(cmd)}: status {p.returncode}\n'
                       f'{p.stdout}{p.stderr}')
-    return dt, m.group(2)
+    return t, m.group(2)
 
 
 def run_guests(a, want):
-    """Per benchmark and platform: raw median and the median of net times,
-    each net time being the run minus the empty guest run just before it on
-    the same platform (so both saw about the same load)."""
+    """Per clock, benchmark and platform: the raw median and the median of
+    net times, each net time being the run minus the empty guest run just
+    before it on the same platform (so both saw about the same load)."""
     bios = reset_bios(a.tmp)
     names = [n for n in GUESTS if n != 'empty' and
              (not a.only or n in a.only)]
     boot = commands(a.build, 'empty', a.qemu, bios, want)
     cmds = {n: commands(a.build, n, a.qemu, bios, want) for n in names}
-    raw = {'empty': {p: [] for p in boot}}
-    raw.update({n: {p: [] for p in cmds[n]} for n in names})
-    net = {n: {p: [] for p in cmds[n]} for n in names}
-    sums = {n: {} for n in names}
+    raw = {c: {'empty': {p: [] for p in boot}} for c in CLOCKS}
+    net = {c: {} for c in CLOCKS}
+    for c in CLOCKS:
+        raw[c].update({n: {p: [] for p in cmds[n]} for n in names})
+        net[c].update({n: {p: [] for p in cmds[n]} for n in names})
+    exits = 0
     for r in range(a.runs):
         for n in names:
+            sums = {}
             for plat, (cmd, status) in cmds[n].items():
                 t0, _ = timed(*boot[plat])
-                t1, csum = timed(cmd, status)
-                raw['empty'][plat].append(t0)
-                raw[n][plat].append(t1)
-                net[n][plat].append(t1 - t0)
-                sums[n][plat] = csum
+                t1, sums[plat] = timed(cmd, status)
+                for c in CLOCKS:
+                    raw[c]['empty'][plat].append(t0[c])
+                    raw[c][n][plat].append(t1[c])
+                    net[c][n][plat].append(t1[c] - t0[c])
+            if len(set(sums.values())) > 1:
+                raise Failure(f'{n}: checksums differ: {sums}')
             if n == 'exitloop':     # its checksum is the number of rounds
-                exits = 2 * int(csum, 16)
-            if len(set(sums[n].values())) > 1:
-                raise Failure(f'{n}: checksums differ: {sums[n]}')
+                exits = 2 * int(sums['softkvm'], 16)
         print(f'  round {r + 1}/{a.runs} done', file=sys.stderr, flush=True)
-    for n, by_plat in raw.items():
-        print(f'  {n:9s} ' + '  '.join(
-            f'{p} {statistics.median(t):.3f}s [{min(t):.3f}..{max(t):.3f}]'
-            for p, t in by_plat.items()), file=sys.stderr)
-    med = lambda d: {n: {p: statistics.median(t) for p, t in v.items()}
-                     for n, v in d.items()}
-    if 'exitloop' in names:
-        net['exitloop per exit'] = {p: [t / exits * 1e9 for t in v]
-                                    for p, v in net['exitloop'].items()}
-    return med(raw), med(net)
+    for c in CLOCKS:
+        for n, by_plat in raw[c].items():
+            print(f'  {c:4s} {n:9s} ' + '  '.join(
+                f'{p} {statistics.median(t):.3f}s '
+                f'[{min(t):.3f}..{max(t):.3f}]'
+                for p, t in by_plat.items() if t), file=sys.stderr)
+        if exits:
+            net[c]['exitloop per exit'] = {
+                p: [t / exits * 1e9 for t in v]
+                for p, v in net[c]['exitloop'].items()}
+
+    def med(d):
+        return {n: {p: statistics.median(t) for p, t in v.items() if t}
+                for n, v in d.items()}
+    return {c: (med(raw[c]), med(net[c])) for c in CLOCKS}
 
 
 def fmt(v, unit='s'):
@@ -148,16 +158,19 @@ def guest_table(raw, net):
     return rows
 
 
-def raw_table(raw):
-    rows = [('benchmark (raw)', 'softkvm', 'QEMU tcg', 'native')]
-    for name, m in raw.items():
-        rows.append((name, fmt(m.get('softkvm')), fmt(m.get('qemu')),
-                     fmt(m.get('native'))))
+def raw_table(res):
+    rows = [('raw medians (wall / CPU)', 'softkvm', 'QEMU tcg', 'native')]
+    wall, cpu = res['wall'][0], res['cpu'][0]
+    for name in wall:
+        rows.append((name,) + tuple(
+            '-' if p not in wall[name] else
+            f'{wall[name][p]:.3f} / {cpu[name][p]:.3f} s'
+            for p in ('softkvm', 'qemu', 'native')))
     return rows
 
 
 def host_metrics(a):
-    """Medians over the runs of each key=value of the programs' last lines."""
+    """Medians over the runs of each key=value the programs print."""
     progs = [('exit-roundtrip', ['-n', '200000']), ('memslot-rate', []),
              ('vm-overhead', [])]
     softkvm = os.path.join(a.build, 'tools', 'softkvm')
@@ -170,8 +183,7 @@ def host_metrics(a):
             if p.returncode != 0:
                 raise Failure(f'{" ".join(cmd)}: status {p.returncode}\n'
                               f'{p.stdout}{p.stderr}')
-            last = p.stdout.strip().splitlines()[-1]
-            for k, v in re.findall(r'(\w+)=([0-9.]+)', last):
+            for k, v in re.findall(r'(\w+)=([0-9.]+)', p.stdout):
                 vals.setdefault(k, []).append(float(v))
     return {k: statistics.median(v) for k, v in vals.items()}
 
@@ -183,8 +195,11 @@ def host_table(h):
             ('exit round trip, PIO', g('pio_exit_ns', '{:.0f} ns')),
             ('exit round trip, MMIO', g('mmio_exit_ns', '{:.0f} ns')),
             ('exit round trip, HLT', g('hlt_exit_ns', '{:.0f} ns')),
-            ('memslot updates (1 GiB slot, log toggle / move)',
+            ('memslot updates (1 GiB slot, toggle and move alternating)',
              g('memslot_updates_per_s', '{:.0f} /s')),
+            ('  dirty-log toggles only',
+             g('log_toggle_per_s', '{:.0f} /s')),
+            ('  moves only', g('move_per_s', '{:.0f} /s')),
             ('dirty-log harvests (1 GiB slot, 32 KiB bitmap)',
              g('dirty_log_per_s', '{:.0f} /s')),
             ('memory per VM (RSS)', g('vm_kib', '{:.1f} KiB')),
@@ -220,11 +235,7 @@ def main():
     ap.add_argument('--no-host', action='store_true',
                     help='skip exit-roundtrip, memslot-rate, vm-overhead')
     ap.add_argument('--markdown', action='store_true')
-    ap.add_argument('--cpu-time', action='store_true',
-                    help='time = user + system CPU time, not wall clock')
     a = ap.parse_args()
-    global CPU_TIME
-    CPU_TIME = a.cpu_time
     if a.runs < 1:
         ap.error('--runs must be at least 1')
     want = {'softkvm'}
@@ -236,18 +247,19 @@ def main():
           file=sys.stderr)
     try:
         with tempfile.TemporaryDirectory() as a.tmp:
-            raw, net = run_guests(a, want)
+            res = run_guests(a, want)
         host = {} if a.no_host else host_metrics(a)
     except Failure as e:
         print(f'bench: FAILED: {e}', file=sys.stderr)
         return 1
-    what = ('user + system CPU time' if a.cpu_time else 'wall clock')
-    print(f'Guest benchmarks: {what} of the whole process, median of '
-          f'{a.runs}; net = each run minus an empty-guest run just before it '
-          f'on the same platform')
-    print()
-    show(guest_table(raw, net), a.markdown)
-    show(raw_table(raw), a.markdown)
+    for c, what in (('wall', 'wall clock'),
+                    ('cpu', 'user + system CPU time')):
+        print(f'Guest benchmarks, {what} of the whole process, median of '
+              f'{a.runs} runs; net = each run minus an empty-guest run just '
+              f'before it on the same platform')
+        print()
+        show(guest_table(*res[c]), a.markdown)
+    show(raw_table(res), a.markdown)
     if host:
         show(host_table(host), a.markdown)
     with open('/proc/loadavg') as f:

@@ -3,10 +3,11 @@
  *   memslot-rate [-n N] [--short]
  *
  * One 1 GiB slot backed by MAP_NORESERVE anonymous memory (never touched,
- * so it costs nothing). Times N KVM_SET_USER_MEMORY_REGION updates that
- * alternately toggle KVM_MEM_LOG_DIRTY_PAGES and move the slot between two
- * guest addresses, then N KVM_GET_DIRTY_LOG harvests of the logged slot
- * (a 32 KiB bitmap each). Last line:
+ * so it costs nothing). Times N KVM_SET_USER_MEMORY_REGION updates of each
+ * kind: toggles of KVM_MEM_LOG_DIRTY_PAGES, moves of the slot between two
+ * guest addresses, and the two alternating; then N KVM_GET_DIRTY_LOG
+ * harvests of the logged slot (a 32 KiB bitmap each). Last two lines:
+ * "log_toggle_per_s=... move_per_s=..." and
  * "memslot_updates_per_s=... dirty_log_per_s=...".
  */
 #include <errno.h>
@@ -53,28 +54,31 @@ static int set_slot(int vm, void *mem, uint64_t gpa, uint32_t flags)
 	return ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-/* Update i: even ones toggle dirty logging, odd ones move the slot. */
-static int update(int vm, void *mem, uint64_t i, uint64_t *gpa,
-		  uint32_t *flags)
+enum update_kind { TOGGLE = 1, MOVE = 2, BOTH = 3 };
+
+/* One update: toggle dirty logging or move the slot; BOTH alternates. */
+static int update(int vm, void *mem, enum update_kind kind, uint64_t i,
+		  uint64_t *gpa, uint32_t *flags)
 {
-	if (i & 1)
+	if (kind == MOVE || (kind == BOTH && (i & 1)))
 		*gpa = *gpa == GPA_A ? GPA_B : GPA_A;
 	else
 		*flags ^= KVM_MEM_LOG_DIRTY_PAGES;
 	return set_slot(vm, mem, *gpa, *flags);
 }
 
-static double updates_per_s(int vm, void *mem, uint64_t n)
+static double updates_per_s(int vm, void *mem, enum update_kind kind,
+			    uint64_t n)
 {
 	uint64_t gpa = GPA_A;
 	uint32_t flags = KVM_MEM_LOG_DIRTY_PAGES;
 	double t0 = now_s();
 
 	for (uint64_t i = 0; i < n; i++)
-		if (update(vm, mem, i, &gpa, &flags) < 0)
+		if (update(vm, mem, kind, i, &gpa, &flags) < 0)
 			return die("KVM_SET_USER_MEMORY_REGION (update)");
 	double dt = now_s() - t0;
-	/* Leave it logged at GPA_A for the harvests. */
+	/* Back to logged at GPA_A for what comes next. */
 	if (set_slot(vm, mem, GPA_A, KVM_MEM_LOG_DIRTY_PAGES) < 0)
 		return die("KVM_SET_USER_MEMORY_REGION (reset)");
 	return (double)n / dt;
@@ -153,14 +157,21 @@ int main(int argc, char **argv)
 	if (set_slot(vm, mem, GPA_A, KVM_MEM_LOG_DIRTY_PAGES) < 0)
 		return die("KVM_SET_USER_MEMORY_REGION"), 1;
 
-	double up = updates_per_s(vm, mem, n);
+	double tg = updates_per_s(vm, mem, TOGGLE, n);
+	double mv = tg < 0 ? -1 : updates_per_s(vm, mem, MOVE, n);
+	double up = mv < 0 ? -1 : updates_per_s(vm, mem, BOTH, n);
 	double dl = up < 0 ? -1 : harvests_per_s(vm, n);
 	if (up < 0 || dl < 0)
 		return 1;
-	printf("updates  %llu, %.0f per second (%.2f us each)\n",
+	printf("log toggles %llu, %.0f per second (%.2f us each)\n",
+	       (unsigned long long)n, tg, 1e6 / tg);
+	printf("moves    %llu, %.0f per second (%.2f us each)\n",
+	       (unsigned long long)n, mv, 1e6 / mv);
+	printf("updates  %llu, %.0f per second (%.2f us each), alternating\n",
 	       (unsigned long long)n, up, 1e6 / up);
 	printf("harvests %llu, %.0f per second (%.2f us each)\n",
 	       (unsigned long long)n, dl, 1e6 / dl);
+	printf("log_toggle_per_s=%.0f move_per_s=%.0f\n", tg, mv);
 	printf("memslot_updates_per_s=%.0f dirty_log_per_s=%.0f\n", up, dl);
 	close(vm);
 	munmap(mem, SLOT_SIZE);

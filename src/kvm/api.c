@@ -52,8 +52,11 @@ SK_EXPORT bool softkvm_owns_fd(int fd)
 	return sk_fd_owned(fd);
 }
 
-SK_EXPORT bool softkvm_ioctl_owned(int fd, unsigned long cmd, unsigned long arg, int *ret)
+SK_EXPORT bool softkvm_ioctl_owned(int fd, unsigned long request, unsigned long arg, int *ret)
 {
+	/* The kernel's ioctl takes an unsigned int: callers that pass the
+	 * request sign-extended into a long (QEMU does) mean the same call. */
+	unsigned long cmd = (unsigned int)request;
 	enum sk_file_kind kind;
 	void *obj = sk_fd_lookup_cached(fd, &kind);
 	long r;

@@ -37,10 +37,6 @@ static const struct cap core_caps[] = {
 	{KVM_CAP_COALESCED_PIO, 0},
 	{KVM_CAP_DIRTY_LOG_RING, 0},
 	{KVM_CAP_BINARY_STATS_FD, 0},
-	{KVM_CAP_IRQFD, 0},
-	{KVM_CAP_IOEVENTFD, 0},
-	{KVM_CAP_SIGNAL_MSI, 0},
-	{KVM_CAP_IRQ_ROUTING, 0},
 };
 
 long sk_check_extension(struct sk_vm *vm, long ext)

@@ -146,6 +146,14 @@ void sk_signals_init(void);
 /* After KVM_RUN restored the thread's mask: queue again the signals taken
  * during it, so they are delivered (or stay pending) as after a syscall. */
 void sk_signals_redeliver(void);
+/* Queue a signal for this thread as if it arrived during KVM_RUN: it is
+ * delivered once KVM_RUN has restored the thread's mask (RAS: SIGBUS for
+ * consumed guest memory poison). */
+void sk_signals_defer(const siginfo_t *info);
+/* The SIGBUS BUS_MCEERR_AR that ended the guest access (sk_guest_fault_jb
+ * was taken because of it), for KVM_RUN to pass on. */
+extern _Thread_local siginfo_t sk_guest_hwpoison;
+extern _Thread_local bool sk_guest_hwpoison_set;
 /* Set while the vCPU on this thread touches guest memory; a fault on a
  * memslot's host range then jumps here. */
 extern _Thread_local sigjmp_buf *sk_guest_fault_jb;

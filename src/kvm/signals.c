@@ -73,6 +73,14 @@ static void defer(const siginfo_t *info)
 		deferred[n_deferred++] = *info;
 }
 
+void sk_signals_defer(const siginfo_t *info)
+{
+	defer(info);
+}
+
+_Thread_local siginfo_t sk_guest_hwpoison;
+_Thread_local bool sk_guest_hwpoison_set;
+
 void sk_signals_redeliver(void)
 {
 	int n = n_deferred;
@@ -87,6 +95,12 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 	if (is_fault_signal(sig) && sk_guest_fault_jb && vcpu) {
 		sigjmp_buf *jb = sk_guest_fault_jb;
 		sk_guest_fault_jb = NULL;
+		/* Host memory behind the guest is hardware-poisoned: KVM passes
+		 * the SIGBUS on to the vCPU thread (KVM_RUN ends with EINTR). */
+		if (sig == SIGBUS && info->si_code == BUS_MCEERR_AR) {
+			sk_guest_hwpoison = *info;
+			sk_guest_hwpoison_set = true;
+		}
 		siglongjmp(*jb, 1);
 	}
 	if (vcpu) {

@@ -35,9 +35,11 @@ void sk_vcpu_free(struct sk_vcpu *vcpu)
 	free(vcpu);
 }
 
-/* The vCPU with its run area; returns its fd (a memfd) in *fd. */
+/* The vCPU with its run area; returns its fd (a memfd) in *fd, or NULL
+ * with the error in *fd. */
 static struct sk_vcpu *vcpu_alloc(struct sk_vm *vm, uint32_t id, int *fd)
 {
+	int err = -ENOMEM;
 	char name[32];
 	snprintf(name, sizeof(name), "kvm-vcpu:%d", vm->nr_vcpus);
 	struct sk_vcpu *vcpu = calloc(1, sizeof(*vcpu));
@@ -54,7 +56,8 @@ static struct sk_vcpu *vcpu_alloc(struct sk_vm *vm, uint32_t id, int *fd)
 	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		goto fail;
-	if (vm->arch->vcpu_init(vcpu)) {
+	err = vm->arch->vcpu_init(vcpu);
+	if (err) {
 		munmap(vcpu->run, vcpu->run_size);
 		goto fail;
 	}
@@ -62,6 +65,7 @@ static struct sk_vcpu *vcpu_alloc(struct sk_vm *vm, uint32_t id, int *fd)
 fail:
 	if (*fd >= 0)
 		sk_sys_close(*fd);
+	*fd = err < 0 ? err : -ENOMEM;
 	pthread_mutex_destroy(&vcpu->run_lock);
 	free(vcpu);
 	return NULL;
@@ -78,9 +82,9 @@ long sk_vcpu_create(struct sk_vm *vm, unsigned long id)
 	r = -EEXIST;
 	if (find_vcpu(vm, id))
 		goto out;
-	r = -ENOMEM;
-	int fd;
+	int fd = -ENOMEM;
 	struct sk_vcpu *vcpu = vcpu_alloc(vm, id, &fd);
+	r = fd;
 	if (!vcpu)
 		goto out;
 	sk_vm_get(vm);
@@ -125,8 +129,17 @@ static long run_guest(struct sk_vcpu *vcpu)
 		return -EINTR;
 	}
 	sigjmp_buf jb;
+	sk_guest_hwpoison_set = false;
 	if (sigsetjmp(jb, 0)) {
 		sk_guest_fault_jb = NULL;
+		if (sk_guest_hwpoison_set) {
+			/* hardware poison: the VMM gets the SIGBUS, the guest
+			 * access is retried on the next KVM_RUN */
+			sk_guest_hwpoison_set = false;
+			sk_signals_defer(&sk_guest_hwpoison);
+			run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
 		return -EFAULT;
 	}
 	sk_guest_fault_jb = &jb;
@@ -135,26 +148,42 @@ static long run_guest(struct sk_vcpu *vcpu)
 	return r;
 }
 
+struct run_frame {
+	struct sk_vcpu *vcpu;
+	bool masked;
+	sigset_t old;
+};
+
+/* The end of every KVM_RUN, also when the thread is cancelled inside it
+ * (a VMM may pthread_cancel a vCPU thread that sleeps in a halted vCPU). */
+static void run_leave(void *arg)
+{
+	struct run_frame *f = arg;
+	struct sk_vcpu *vcpu = f->vcpu;
+	atomic_store(&vcpu->in_run, false);
+	if (f->masked)
+		pthread_sigmask(SIG_SETMASK, &f->old, NULL);
+	sk_current_vcpu = NULL;
+	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_EXIT);
+}
+
 static long vcpu_run(struct sk_vcpu *vcpu, unsigned long arg)
 {
 	if (arg)
 		return -EINVAL;
-	sigset_t old;
-	bool masked = vcpu->sigmask_set;
+	struct run_frame f = {.vcpu = vcpu, .masked = vcpu->sigmask_set};
 	sk_current_vcpu = vcpu;
 	atomic_store(&vcpu->in_run, true);
 	sk_vm_refresh_slots(vcpu->vm);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &vcpu->sigmask, &old);
-	long r = run_guest(vcpu);
+	if (f.masked)
+		pthread_sigmask(SIG_SETMASK, &vcpu->sigmask, &f.old);
+	long r;
+	pthread_cleanup_push(run_leave, &f);
+	r = run_guest(vcpu);
 	vcpu->vm->arch->vcpu_post_run(vcpu);
 	if (r == 0 && is_io_exit(vcpu->run->exit_reason))
 		vcpu->io_pending = true;
-	atomic_store(&vcpu->in_run, false);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	sk_current_vcpu = NULL;
-	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_EXIT);
+	pthread_cleanup_pop(1);
 	sk_signals_redeliver();
 	return r;
 }
@@ -209,14 +238,21 @@ static long vcpu_ioctl_locked(struct sk_vcpu *vcpu, unsigned long cmd, unsigned 
 	return found ? r : -EINVAL;
 }
 
+static void unlock_run(void *vcpu)
+{
+	pthread_mutex_unlock(&((struct sk_vcpu *)vcpu)->run_lock);
+}
+
 long sk_vcpu_ioctl(struct sk_vcpu *vcpu, unsigned long cmd, unsigned long arg)
 {
 	if (sk_vm_foreign(vcpu->vm))
 		return -EIO;
 	if (_IOC_TYPE(cmd) != KVMIO)
 		return -EINVAL;
+	long r;
 	pthread_mutex_lock(&vcpu->run_lock);
-	long r = vcpu_ioctl_locked(vcpu, cmd, arg);
-	pthread_mutex_unlock(&vcpu->run_lock);
+	pthread_cleanup_push(unlock_run, vcpu);
+	r = vcpu_ioctl_locked(vcpu, cmd, arg);
+	pthread_cleanup_pop(1);
 	return r;
 }

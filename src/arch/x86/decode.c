@@ -328,6 +328,11 @@ static void fixup(const ZydisDecodedInstruction *zi, struct x86_insn *o, uint8_t
 			o->sub = o->op[0].kind != OPK_DR;
 			if (!o->sub)
 				*flags |= M_END;
+		} else {
+			if (o->op[1].kind == OPK_IMM)
+				o->op[1].val = (int64_t)((uint64_t)o->op[1].val &
+							 x86_szmask(o->op[1].size));
+			o->fn = x86_mov_fast(o);
 		}
 		break;
 	case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_ADC:
@@ -338,6 +343,11 @@ static void fixup(const ZydisDecodedInstruction *zi, struct x86_insn *o, uint8_t
 				o->fn = x86_h_alu_rr;
 			else if (o->op[1].kind == OPK_IMM)
 				o->fn = x86_h_alu_ri;
+			if (o->op[1].kind == OPK_REG || o->op[1].kind == OPK_IMM) {
+				x86_fn f = x86_alu_fast(o->sub, o->op[0].size, o->op[1].kind == OPK_IMM);
+				if (f)
+					o->fn = f;
+			}
 		}
 		break;
 	case ZYDIS_MNEMONIC_IMUL:

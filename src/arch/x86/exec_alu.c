@@ -256,9 +256,9 @@ uint64_t x86_mem_rmw(struct x86_cpu *cpu, const struct x86_insn *i, const struct
 			return old;
 		}
 	}
-	uint64_t old = x86_read(cpu, o->seg, off, o->size);
+	uint64_t old = x86_read_fast(cpu, o->seg, off, o->size);
 	uint64_t nv = fn(i, old, src, fl);
-	x86_write(cpu, o->seg, off, o->size, nv);
+	x86_write_fast(cpu, o->seg, off, o->size, nv);
 	return old;
 }
 
@@ -341,9 +341,9 @@ int x86_h_shift(struct x86_cpu *cpu, const struct x86_insn *i)
 	alu_fn fn = shift_tab[i->sub][x86_szidx(d->size)];
 	if (d->kind == OPK_MEM) {
 		uint64_t off = x86_ea(cpu, i, d);
-		uint64_t a = x86_read(cpu, d->seg, off, d->size);
+		uint64_t a = x86_read_fast(cpu, d->seg, off, d->size);
 		uint64_t r = fn(a, n, &fl);
-		x86_write(cpu, d->seg, off, d->size, r);
+		x86_write_fast(cpu, d->seg, off, d->size, r);
 	} else {
 		uint64_t r = fn(x86_op_read(cpu, i, d), n, &fl);
 		x86_op_write(cpu, i, d, r);
@@ -404,9 +404,9 @@ int x86_h_shxd(struct x86_cpu *cpu, const struct x86_insn *i)
 	uint64_t fl = cpu->rflags;
 	if (d->kind == OPK_MEM) {
 		uint64_t off = x86_ea(cpu, i, d);
-		uint64_t a = x86_read(cpu, d->seg, off, d->size);
+		uint64_t a = x86_read_fast(cpu, d->seg, off, d->size);
 		uint64_t r = shxd_host(i->sub, d->size, a, b, n, &fl);
-		x86_write(cpu, d->seg, off, d->size, r);
+		x86_write_fast(cpu, d->seg, off, d->size, r);
 	} else {
 		uint64_t r = shxd_host(i->sub, d->size, x86_op_read(cpu, i, d), b, n, &fl);
 		x86_op_write(cpu, i, d, r);
@@ -894,4 +894,62 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 	}
 	cpu->rflags = f;
 	return X86_NEXT;
+}
+
+/* ---- ALU reg, reg and reg, imm: one handler per operation and size ----
+ *
+ * The decoder picks these (x86_alu_fast) so the common shapes run without
+ * table calls or size switches; the flags come from the host exactly as
+ * in the generic path. */
+
+#define FAST1(name, insn, store, sfx, T, S)                                      \
+	static int fast_##name##_rr##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		unsigned d = i->op[0].reg;                                       \
+		T x = (T)cpu->gpr[d], y = (T)cpu->gpr[i->op[1].reg];             \
+		uint64_t f = cpu->rflags; uint32_t ax = fl_seed(f);              \
+		__asm__(FL_IN insn sfx " %[y], %[x]" FL_OUT                      \
+			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
+		cpu->rflags = fl_back(f, ax);                                    \
+		if (store)                                                       \
+			x86_gpr_set(cpu, d, S, x);                               \
+		return X86_NEXT;                                                 \
+	}                                                                        \
+	static int fast_##name##_ri##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		unsigned d = i->op[0].reg;                                       \
+		T x = (T)cpu->gpr[d], y = (T)i->op[1].val;                       \
+		uint64_t f = cpu->rflags; uint32_t ax = fl_seed(f);              \
+		__asm__(FL_IN insn sfx " %[y], %[x]" FL_OUT                      \
+			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
+		cpu->rflags = fl_back(f, ax);                                    \
+		if (store)                                                       \
+			x86_gpr_set(cpu, d, S, x);                               \
+		return X86_NEXT;                                                 \
+	}
+
+#define FAST(name, insn, store)                                                  \
+	FAST1(name, insn, store, "b", uint8_t, 1)                               \
+	FAST1(name, insn, store, "w", uint16_t, 2)                              \
+	FAST1(name, insn, store, "l", uint32_t, 4)                              \
+	FAST1(name, insn, store, "q", uint64_t, 8)                              \
+	static const x86_fn fast_##name##_tab[2][4] = {                          \
+		{ fast_##name##_rr1, fast_##name##_rr2, fast_##name##_rr4, fast_##name##_rr8 }, \
+		{ fast_##name##_ri1, fast_##name##_ri2, fast_##name##_ri4, fast_##name##_ri8 } };
+
+FAST(add, "add", 1) FAST(or, "or", 1) FAST(adc, "adc", 1) FAST(sbb, "sbb", 1)
+FAST(and, "and", 1) FAST(sub, "sub", 1) FAST(xor, "xor", 1) FAST(cmp, "cmp", 0)
+FAST(test, "test", 0)
+
+static const x86_fn (*const fast_tab[ALU_TEST + 1])[4] = {
+	[ALU_ADD] = fast_add_tab, [ALU_OR] = fast_or_tab, [ALU_ADC] = fast_adc_tab,
+	[ALU_SBB] = fast_sbb_tab, [ALU_AND] = fast_and_tab, [ALU_SUB] = fast_sub_tab,
+	[ALU_XOR] = fast_xor_tab, [ALU_CMP] = fast_cmp_tab, [ALU_TEST] = fast_test_tab,
+};
+
+x86_fn x86_alu_fast(unsigned op, unsigned size, bool imm)
+{
+	if (op > ALU_TEST)
+		return 0;
+	return fast_tab[op][imm][x86_szidx(size)];
 }

@@ -8,6 +8,65 @@ int x86_h_mov(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
+/* MOV by operand shape (x86_mov_fast picks one at decode time). An
+ * immediate source arrives already masked to its size. */
+static int mov_rr(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, cpu->gpr[i->op[1].reg]);
+	return X86_NEXT;
+}
+
+static int mov_ri(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, (uint64_t)i->op[1].val);
+	return X86_NEXT;
+}
+
+static int mov_rm(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	const struct x86_op *m = &i->op[1];
+	uint64_t v = x86_read_fast(cpu, m->seg, x86_ea(cpu, i, m), m->size);
+	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, v);
+	return X86_NEXT;
+}
+
+static int mov_mr(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	const struct x86_op *m = &i->op[0];
+	x86_write_fast(cpu, m->seg, x86_ea(cpu, i, m), m->size, cpu->gpr[i->op[1].reg]);
+	return X86_NEXT;
+}
+
+static int mov_mi(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	const struct x86_op *m = &i->op[0];
+	x86_write_fast(cpu, m->seg, x86_ea(cpu, i, m), m->size, (uint64_t)i->op[1].val);
+	return X86_NEXT;
+}
+
+x86_fn x86_mov_fast(const struct x86_insn *i)
+{
+	const struct x86_op *d = &i->op[0], *s = &i->op[1];
+	if (i->nops != 2 || d->size != s->size)
+		return x86_h_mov;
+	if (d->kind == OPK_REG) {
+		switch (s->kind) {
+		case OPK_REG: return mov_rr;
+		case OPK_IMM: return mov_ri;
+		case OPK_MEM: return mov_rm;
+		default: return x86_h_mov;
+		}
+	}
+	if (d->kind == OPK_MEM) {
+		switch (s->kind) {
+		case OPK_REG: return mov_mr;
+		case OPK_IMM: return mov_mi;
+		default: return x86_h_mov;
+		}
+	}
+	return x86_h_mov;
+}
+
 /* MOVZX (sub 0), MOVSX/MOVSXD (sub 1). */
 int x86_h_movx(struct x86_cpu *cpu, const struct x86_insn *i)
 {

@@ -25,13 +25,13 @@ static inline uint64_t sp_off(const struct x86_cpu *cpu, int64_t delta)
 void x86_push(struct x86_cpu *cpu, uint64_t v, unsigned size)
 {
 	uint64_t sp = sp_off(cpu, -(int64_t)size);
-	x86_write(cpu, X86_SS, sp, size, v);
+	x86_write_fast(cpu, X86_SS, sp, size, v);
 	x86_set_sp(cpu, sp);
 }
 
 uint64_t x86_stack_peek(struct x86_cpu *cpu, uint64_t off, unsigned size)
 {
-	return x86_read(cpu, X86_SS, sp_off(cpu, (int64_t)off), size);
+	return x86_read_fast(cpu, X86_SS, sp_off(cpu, (int64_t)off), size);
 }
 
 uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)

@@ -134,7 +134,7 @@ static inline uint64_t x86_op_read(struct x86_cpu *cpu, const struct x86_insn *i
 	case OPK_IMM:
 		return (uint64_t)o->val & x86_szmask(o->size);
 	case OPK_MEM:
-		return x86_read(cpu, o->seg, x86_ea(cpu, i, o), o->size);
+		return x86_read_fast(cpu, o->seg, x86_ea(cpu, i, o), o->size);
 	case OPK_SREG:
 		return cpu->seg[o->reg].sel;
 	default:
@@ -154,7 +154,7 @@ static inline void x86_op_write(struct x86_cpu *cpu, const struct x86_insn *i,
 		cpu->gpr[o->reg] = (cpu->gpr[o->reg] & ~0xff00ull) | ((v & 0xff) << 8);
 		break;
 	case OPK_MEM:
-		x86_write(cpu, o->seg, x86_ea(cpu, i, o), o->size, v);
+		x86_write_fast(cpu, o->seg, x86_ea(cpu, i, o), o->size, v);
 		break;
 	default:
 		break;
@@ -189,6 +189,11 @@ enum x86_alu_op {
 	ALU_TEST, ALU_INC, ALU_DEC, ALU_NEG, ALU_NOT, ALU_NR
 };
 uint64_t x86_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *rflags);
+/* The specialized handler for ALU op (ADD..TEST) on a full register
+ * destination of size bytes with a register (imm false) or immediate source. */
+x86_fn x86_alu_fast(unsigned op, unsigned size, bool imm);
+/* The specialized MOV handler for operand shapes (x86_h_mov otherwise). */
+x86_fn x86_mov_fast(const struct x86_insn *i);
 
 /* Read-modify-write of a memory operand, atomic on the host when LOCKed
  * and the operand is plain RAM. fn computes the new value from the old

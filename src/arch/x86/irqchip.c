@@ -11,7 +11,6 @@
 #include "arch/x86/irq.h"
 #include "arch/x86/irqfd.h"
 #include "arch/x86/pit.h"
-#include "kvm/uaccess.h"
 
 #define KVM_MAX_IRQ_ROUTES 4096   /* include/linux/kvm_host.h */
 
@@ -349,13 +348,11 @@ long x86_ioc_get_irqchip(void *obj, void *arg)
 	return 0;
 }
 
-/* KVM_SET_IRQCHIP is an _IOR ioctl that reads its argument: copied here. */
+/* KVM_SET_IRQCHIP: an _IOR number for an input (SK_IOC_IN in the table). */
 long x86_ioc_set_irqchip(void *obj, void *arg)
 {
 	struct x86_irqchip *ic = x86_irqchip(obj);
-	struct kvm_irqchip c;
-	if (sk_copy_from_user(&c, arg, sizeof(c)))
-		return -EFAULT;
+	const struct kvm_irqchip c = *(const struct kvm_irqchip *)arg;
 	if (!ic)
 		return -ENXIO;
 	if (c.chip_id > KVM_IRQCHIP_IOAPIC)

@@ -578,9 +578,7 @@ bool x86_lapic_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool hos
 	if (!a || !x2apic(a))
 		return false;
 	unsigned off = (idx - 0x800) << 4;
-	if (off == R_ICR) {
-		if (val & 0xfff32000ull & 0xffffffffull)   /* reserved low bits */
-			return false;
+	if (off == R_ICR) {   /* 6.1 checks no reserved ICR bits */
 		apic_set_reg(a, R_ICR2, (uint32_t)(val >> 32));
 		return reg_write(a, R_ICR, (uint32_t)val);
 	}
@@ -597,16 +595,17 @@ bool x86_lapic_set_base(struct x86_cpu *cpu, uint64_t val, bool host)
 	struct x86_lapic *a = x86_lapic(cpu);
 	uint64_t old = cpu->apic_base;
 	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x2ff;
-	if (!a)
-		rsvd |= APIC_BASE_EXTD;
-	if (val & rsvd)
+	uint32_t id1[4];
+	x86_cpuid(cpu, 1, 0, id1);
+	if (!a || !(id1[2] & (1u << 21)))
+		rsvd |= APIC_BASE_EXTD;   /* x2APIC needs the guest's CPUID bit */
+	/* EXTD without EN is invalid for anyone; the guest may not go
+	 * x2APIC -> xAPIC nor disabled -> x2APIC directly. */
+	unsigned om = (old >> 10) & 3, nm = (val >> 10) & 3;
+	if ((val & rsvd) || nm == 1)
 		return false;
-	if (!host) {
-		/* KVM's invalid transitions: EXTD without EN, x2APIC -> xAPIC. */
-		unsigned om = (old >> 10) & 3, nm = (val >> 10) & 3;
-		if (nm == 1 || (om == 3 && nm == 2))
-			return false;
-	}
+	if (!host && ((om == 3 && nm == 2) || (om == 0 && nm == 3)))
+		return false;
 	cpu->apic_base = val;
 	if (!a)
 		return true;

@@ -845,7 +845,7 @@ const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_IRQ_LINE, x86_ioc_irq_line, NULL, 0},
 	{KVM_IRQ_LINE_STATUS, x86_ioc_irq_line_status, NULL, 0},
 	{KVM_GET_IRQCHIP, x86_ioc_get_irqchip, NULL, 0},
-	{KVM_SET_IRQCHIP, x86_ioc_set_irqchip, NULL, SK_IOC_VALUE},
+	{KVM_SET_IRQCHIP, x86_ioc_set_irqchip, NULL, SK_IOC_IN},
 	{KVM_SIGNAL_MSI, x86_ioc_signal_msi, NULL, 0},
 	{KVM_SET_GSI_ROUTING, x86_ioc_set_gsi_routing, x86_irq_routing_len, 0},
 	{KVM_SET_BOOT_CPU_ID, x86_ioc_set_boot_cpu_id, NULL, SK_IOC_VALUE},

@@ -248,6 +248,57 @@ void x86_write_lin_buf(struct x86_cpu *cpu, uint64_t lin, const void *buf, unsig
 /* seg:off forms: x86_linear + x86_read_lin/x86_write_lin. */
 uint64_t x86_read(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size);
 void x86_write(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size, uint64_t val);
+
+/* Inline TLB-hit paths for x86_read/x86_write in 64-bit mode, where the
+ * only segment work is the FS/GS base: a hit needs no canonical check, as
+ * the entry's page passed it when it was filled and the access stays in
+ * that page. Everything else takes the out-of-line path. */
+static inline uint8_t *x86_tlb_hit(const struct x86_tlb_entry *set, const struct x86_cpu *cpu,
+				   uint64_t lin, unsigned size)
+{
+	const struct x86_tlb_entry *e = &set[(lin >> 12) & (X86_TLB_SIZE - 1)];
+	uint64_t tag = (lin & ~0xfffull) | 1 | ((uint64_t)(cpu->cpl == 3) << 1);
+	if (__builtin_expect(e->tag == tag && (lin & 0xfff) + size <= 4096, 1))
+		return e->host + (lin & 0xfff);
+	return 0;
+}
+
+static inline uint64_t x86_read_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size)
+{
+	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
+		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
+		const uint8_t *h = x86_tlb_hit(cpu->tlb.read, cpu, lin, size);
+		if (h) {
+			switch (size) {
+			case 1: return *h;
+			case 2: { uint16_t v; __builtin_memcpy(&v, h, 2); return v; }
+			case 4: { uint32_t v; __builtin_memcpy(&v, h, 4); return v; }
+			case 8: { uint64_t v; __builtin_memcpy(&v, h, 8); return v; }
+			default: break;
+			}
+		}
+	}
+	return x86_read(cpu, sreg, off, size);
+}
+
+static inline void x86_write_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				  uint64_t val)
+{
+	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
+		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
+		uint8_t *h = x86_tlb_hit(cpu->tlb.write, cpu, lin, size);
+		if (h) {
+			switch (size) {
+			case 1: *h = (uint8_t)val; return;
+			case 2: { uint16_t v = (uint16_t)val; __builtin_memcpy(h, &v, 2); return; }
+			case 4: { uint32_t v = (uint32_t)val; __builtin_memcpy(h, &v, 4); return; }
+			case 8: __builtin_memcpy(h, &val, 8); return;
+			default: break;
+			}
+		}
+	}
+	x86_write(cpu, sreg, off, size, val);
+}
 /* Host pointer for reading size bytes of guest code at a linear address
  * (instruction fetch); NULL when not RAM (fetching from MMIO gives an
  * emulation failure). May raise #PF. *gpa receives the guest-physical addr. */

@@ -219,65 +219,37 @@ static void fill_kvm_stat(struct stat *st)
 	st->st_blksize = 4096;
 }
 
-EXPORT int stat(const char *path, struct stat *st)
-{
-	if (is_kvm_path(AT_FDCWD, path)) {
-		fill_kvm_stat(st);
-		return 0;
+/* stat, stat64, lstat, lstat64: the device, or the next definition. */
+#define STAT_ENTRY(name, type)                                                             \
+	EXPORT int name(const char *path, type *st)                                        \
+	{                                                                                  \
+		if (is_kvm_path(AT_FDCWD, path)) {                                         \
+			fill_kvm_stat((struct stat *)st);                                  \
+			return 0;                                                          \
+		}                                                                          \
+		NEXT(name);                                                                \
+		return next_##name(path, st);                                              \
 	}
-	NEXT(stat);
-	return next_stat(path, st);
-}
 
-EXPORT int stat64(const char *path, struct stat64 *st)
-{
-	if (is_kvm_path(AT_FDCWD, path)) {
-		fill_kvm_stat((struct stat *)st);
-		return 0;
-	}
-	NEXT(stat64);
-	return next_stat64(path, st);
-}
+STAT_ENTRY(stat, struct stat)
+STAT_ENTRY(stat64, struct stat64)
+STAT_ENTRY(lstat, struct stat)
+STAT_ENTRY(lstat64, struct stat64)
 
-EXPORT int lstat(const char *path, struct stat *st)
-{
-	if (is_kvm_path(AT_FDCWD, path)) {
-		fill_kvm_stat(st);
-		return 0;
+/* fstatat, fstatat64. */
+#define FSTATAT_ENTRY(name, type)                                                          \
+	EXPORT int name(int dirfd, const char *path, type *st, int flags)                  \
+	{                                                                                  \
+		if (is_kvm_path(dirfd, path)) {                                            \
+			fill_kvm_stat((struct stat *)st);                                  \
+			return 0;                                                          \
+		}                                                                          \
+		NEXT(name);                                                                \
+		return next_##name(dirfd, path, st, flags);                                \
 	}
-	NEXT(lstat);
-	return next_lstat(path, st);
-}
 
-EXPORT int lstat64(const char *path, struct stat64 *st)
-{
-	if (is_kvm_path(AT_FDCWD, path)) {
-		fill_kvm_stat((struct stat *)st);
-		return 0;
-	}
-	NEXT(lstat64);
-	return next_lstat64(path, st);
-}
-
-EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
-{
-	if (is_kvm_path(dirfd, path)) {
-		fill_kvm_stat(st);
-		return 0;
-	}
-	NEXT(fstatat);
-	return next_fstatat(dirfd, path, st, flags);
-}
-
-EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
-{
-	if (is_kvm_path(dirfd, path)) {
-		fill_kvm_stat((struct stat *)st);
-		return 0;
-	}
-	NEXT(fstatat64);
-	return next_fstatat64(dirfd, path, st, flags);
-}
+FSTATAT_ENTRY(fstatat, struct stat)
+FSTATAT_ENTRY(fstatat64, struct stat64)
 
 EXPORT int access(const char *path, int mode)
 {

@@ -72,6 +72,8 @@ struct sk_arch_ops {
 	const struct sk_ioctl *sys_ioctls;
 	const struct sk_ioctl *vm_ioctls;
 	const struct sk_ioctl *vcpu_ioctls;
+	/* KVM_ADDRESS_SPACE_NUM: memslot address spaces (0 counts as 1). */
+	unsigned address_spaces;
 	/* KVM_GET_VCPU_MMAP_SIZE in pages, and the pio data page (0 if none). */
 	unsigned vcpu_mmap_pages;
 	unsigned pio_page;

@@ -24,7 +24,6 @@ static const struct cap core_caps[] = {
 	{KVM_CAP_ENABLE_CAP, 1},
 	{KVM_CAP_HALT_POLL, 1},
 	{KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, DIRTY_LOG_MANUAL_CAPS},
-	{KVM_CAP_MULTI_ADDRESS_SPACE, SK_ADDRESS_SPACES},
 	{KVM_CAP_NR_MEMSLOTS, SK_USER_MEM_SLOTS},
 	{KVM_CAP_READONLY_MEM, 1},
 	{KVM_CAP_SYNC_MMU, 1},
@@ -45,9 +44,12 @@ long sk_check_extension(struct sk_vm *vm, long ext)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		return n < 1 ? 1 : n < SK_MAX_VCPUS ? n : SK_MAX_VCPUS;
 	}
+	const struct sk_arch_ops *arch = vm ? vm->arch : sk_arch_default();
+	/* Said only where there is more than one (#if KVM_ADDRESS_SPACE_NUM > 1). */
+	if (ext == KVM_CAP_MULTI_ADDRESS_SPACE)
+		return arch->address_spaces > 1 ? arch->address_spaces : 0;
 	for (size_t i = 0; i < sizeof(core_caps) / sizeof(core_caps[0]); i++)
 		if (core_caps[i].ext == ext)
 			return core_caps[i].val;
-	const struct sk_arch_ops *arch = vm ? vm->arch : sk_arch_default();
 	return arch->check_extension(vm, ext);
 }

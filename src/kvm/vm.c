@@ -25,7 +25,7 @@ struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type)
 	}
 	vm->fork_gen = sk_fork_gen;
 	pthread_mutex_init(&vm->lock, NULL);
-	sk_mem_init(&vm->mem);
+	sk_mem_init(&vm->mem, arch->address_spaces ? (int)arch->address_spaces : 1);
 	if (vm->arch->vm_init(vm)) {
 		sk_mem_destroy(&vm->mem);
 		free(vm->vcpus);

@@ -175,9 +175,10 @@ struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
 	return old;
 }
 
-void sk_mem_init(struct sk_memslots *m)
+void sk_mem_init(struct sk_memslots *m, int nr_address_spaces)
 {
 	memset(m, 0, sizeof(*m));
+	m->nr_as = nr_address_spaces;
 	struct sk_slotset *set = calloc(1, sizeof(*set));
 	atomic_init(&m->cur, set);
 	atomic_init(&m->gen, 0);
@@ -206,7 +207,8 @@ void sk_mem_destroy(struct sk_memslots *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int check_region(const struct kvm_userspace_memory_region *r, uint32_t valid_flags)
+static int check_region(const struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
+			uint32_t valid_flags)
 {
 	if ((uint16_t)r->slot >= SK_USER_MEM_SLOTS)
 		return -EINVAL;
@@ -217,7 +219,7 @@ static int check_region(const struct kvm_userspace_memory_region *r, uint32_t va
 	if ((r->userspace_addr & (SK_PAGE_SIZE - 1)) || r->userspace_addr > TASK_SIZE_MAX ||
 	    r->memory_size > TASK_SIZE_MAX - r->userspace_addr)
 		return -EINVAL;
-	if ((r->slot >> 16) >= SK_ADDRESS_SPACES)
+	if ((r->slot >> 16) >= (uint32_t)m->nr_as)
 		return -EINVAL;
 	if (r->guest_phys_addr + r->memory_size < r->guest_phys_addr)
 		return -EINVAL;
@@ -242,7 +244,7 @@ static _Atomic unsigned long *new_bitmap(uint64_t size, bool all_set)
 int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_region *r,
 		      uint32_t valid_flags, bool dirty_initially_set)
 {
-	int rc = check_region(r, valid_flags);
+	int rc = check_region(m, r, valid_flags);
 	if (rc)
 		return rc;
 	struct sk_slotmap *mp = &m->map[r->slot >> 16];
@@ -296,7 +298,7 @@ int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_r
 static const struct sk_memslot *log_slot(struct sk_memslots *m, uint32_t slot, int *err)
 {
 	*err = 0;
-	if ((slot >> 16) >= SK_ADDRESS_SPACES || (uint16_t)slot >= SK_USER_MEM_SLOTS) {
+	if ((slot >> 16) >= (uint32_t)m->nr_as || (uint16_t)slot >= SK_USER_MEM_SLOTS) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -330,7 +332,7 @@ int sk_mem_get_dirty_log(struct sk_memslots *m, uint32_t slot, void *user_bitmap
 int sk_mem_clear_dirty_log(struct sk_memslots *m, uint32_t slot, uint64_t first_page,
 			   uint32_t num_pages, void *user_bitmap)
 {
-	if ((slot >> 16) >= SK_ADDRESS_SPACES || (uint16_t)slot >= SK_USER_MEM_SLOTS)
+	if ((slot >> 16) >= (uint32_t)m->nr_as || (uint16_t)slot >= SK_USER_MEM_SLOTS)
 		return -EINVAL;
 	if (first_page & (LONG_BITS - 1))
 		return -EINVAL;

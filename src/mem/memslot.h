@@ -25,7 +25,7 @@
 
 #define SK_PAGE_SHIFT 12
 #define SK_PAGE_SIZE (1ull << SK_PAGE_SHIFT)
-#define SK_ADDRESS_SPACES 2   /* x86: normal and SMM, as KVM_ADDRESS_SPACE_NUM */
+#define SK_ADDRESS_SPACES 2   /* the most any arch has (x86: normal and SMM) */
 #define SK_USER_MEM_SLOTS 32764 /* KVM_USER_MEM_SLOTS on x86 in 6.1 */
 
 struct sk_memslot {
@@ -58,6 +58,7 @@ struct sk_memslots {
 	_Atomic(struct sk_slotset *) cur;
 	atomic_uint_fast64_t gen;
 	atomic_bool stale;        /* cur lags the map */
+	int nr_as;                /* the arch's KVM_ADDRESS_SPACE_NUM */
 	struct sk_slotmap map[SK_ADDRESS_SPACES];
 	int n_retired;            /* bitmaps dropped since cur was published */
 	_Atomic unsigned long **retired;
@@ -89,7 +90,7 @@ static inline void sk_mem_mark_dirty(const struct sk_memslot *slot, uint64_t gpa
 }
 
 /* Set up / tear down a VM's map. */
-void sk_mem_init(struct sk_memslots *m);
+void sk_mem_init(struct sk_memslots *m, int nr_address_spaces);
 void sk_mem_destroy(struct sk_memslots *m);
 
 /* KVM_SET_USER_MEMORY_REGION with the rules of virt/kvm/kvm_main.c, on

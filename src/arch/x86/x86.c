@@ -455,6 +455,7 @@ const struct sk_arch_ops sk_arch_x86 = {
 	.sys_ioctls = x86_sys_ioctls,
 	.vm_ioctls = x86_vm_ioctls,
 	.vcpu_ioctls = x86_vcpu_ioctls,
+	.address_spaces = 2, /* normal and SMM, as KVM_ADDRESS_SPACE_NUM */
 	.vcpu_mmap_pages = 3,
 	.pio_page = 1,
 };

@@ -282,8 +282,21 @@ EXPORT int eaccess(const char *path, int mode)
 
 /* ---- signals ---- */
 
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+
+/* Set once this library is initialised: sanitizer runtimes install their
+ * handlers before any library constructor, and softkvm is not ready then. */
+static bool ready;
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	ready = true;
+}
+
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (!ready)
+		return __sigaction(sig, act, old);
 	return softkvm_sigaction(sig, act, old);
 }
 

@@ -3,7 +3,13 @@
 on QEMU/TCG and natively, then the host-side KVM API benchmarks.
 
 bench.py --build DIR [--runs N] [--only NAME,...] [--no-qemu] [--no-native]
-         [--no-host] [--qemu PROGRAM] [--markdown]
+         [--no-host] [--qemu PROGRAM] [--qemu-arm64 PROGRAM]
+         [--arch x86,arm64] [--markdown]
+
+The arm64 kernels (intmix, memcopy, empty: guests/x86/bench/guest-arm64.c)
+run on softkvm's arm64 vCPU through softkvm-vmm-arm64 (raw image) and on
+qemu-system-aarch64 -M virt with TCG (the same kernel as ELF); there is no
+native arm64 on an x86-64 host, so that column shows '-'.
 
 Every time is measured twice, as the wall clock and as the user + system
 CPU time of a whole process (the latter is what to trust on a loaded
@@ -23,6 +29,7 @@ import tempfile
 import time
 
 GUESTS = ['empty', 'intmix', 'memcopy', 'repmovs', 'exitloop']
+GUESTS_ARM64 = ['empty', 'intmix', 'memcopy']
 NATIVE = {'empty', 'intmix', 'memcopy', 'repmovs'}
 RESULT = re.compile(r'^bench (\S+) checksum=([0-9a-f]{16}) ok$', re.M)
 
@@ -61,6 +68,22 @@ def commands(build, name, qemu, bios, want):
     return cmds
 
 
+def commands_arm64(build, name, qemu, bios, want):
+    stem = os.path.join(build, 'bench', f'bench-{name}-arm64')
+    cmds = {}
+    if 'softkvm' in want:
+        cmds['softkvm'] = ([os.path.join(build, 'tools', 'softkvm'), '--',
+                            os.path.join(build, 'tools', 'softkvm-vmm-arm64'),
+                            '--quiet', stem + '.bin'], 0)
+    if 'qemu' in want:
+        # PSCI SYSTEM_OFF ends QEMU with status 0; the line says ok.
+        cmds['qemu'] = ([qemu, '-M', 'virt', '-cpu', 'cortex-a72',
+                         '-accel', 'tcg', '-m', '128', '-display', 'none',
+                         '-nodefaults', '-no-reboot', '-serial', 'stdio',
+                         '-kernel', stem + '.elf'], 0)
+    return cmds
+
+
 CLOCKS = ('wall', 'cpu')     # wall clock; user + system CPU time
 
 
@@ -82,15 +105,20 @@ def timed(cmd, status):
     return t, m.group(2)
 
 
-def run_guests(a, want):
+def run_guests(a, want, arch='x86'):
     """Per clock, benchmark and platform: the raw median and the median of
     net times, each net time being the run minus the empty guest run just
     before it on the same platform (so both saw about the same load)."""
-    bios = reset_bios(a.tmp)
-    names = [n for n in GUESTS if n != 'empty' and
+    if arch == 'arm64':
+        bios, qemu, make, guests = None, a.qemu_arm64, commands_arm64, \
+            GUESTS_ARM64
+    else:
+        bios, qemu, make, guests = reset_bios(a.tmp), a.qemu, commands, \
+            GUESTS
+    names = [n for n in guests if n != 'empty' and
              (not a.only or n in a.only)]
-    boot = commands(a.build, 'empty', a.qemu, bios, want)
-    cmds = {n: commands(a.build, n, a.qemu, bios, want) for n in names}
+    boot = make(a.build, 'empty', qemu, bios, want)
+    cmds = {n: make(a.build, n, qemu, bios, want) for n in names}
     raw = {c: {'empty': {p: [] for p in boot}} for c in CLOCKS}
     net = {c: {} for c in CLOCKS}
     for c in CLOCKS:
@@ -111,10 +139,11 @@ def run_guests(a, want):
                 raise Failure(f'{n}: checksums differ: {sums}')
             if n == 'exitloop':     # its checksum is the number of rounds
                 exits = 2 * int(sums['softkvm'], 16)
-        print(f'  round {r + 1}/{a.runs} done', file=sys.stderr, flush=True)
+        print(f'  {arch} round {r + 1}/{a.runs} done', file=sys.stderr,
+              flush=True)
     for c in CLOCKS:
         for n, by_plat in raw[c].items():
-            print(f'  {c:4s} {n:9s} ' + '  '.join(
+            print(f'  {arch} {c:4s} {n:9s} ' + '  '.join(
                 f'{p} {statistics.median(t):.3f}s '
                 f'[{min(t):.3f}..{max(t):.3f}]'
                 for p, t in by_plat.items() if t), file=sys.stderr)
@@ -139,9 +168,9 @@ def ratio(x, y):
     return '-' if x is None or y is None or y <= 0 else f'{x / y:.1f}x'
 
 
-def guest_table(raw, net):
-    rows = [('benchmark', 'softkvm', 'QEMU tcg', 'native', 'softkvm/QEMU',
-             'softkvm/native')]
+def guest_table(raw, net, arch='x86'):
+    rows = [('benchmark' if arch == 'x86' else 'arm64 benchmark', 'softkvm',
+             'QEMU tcg', 'native', 'softkvm/QEMU', 'softkvm/native')]
 
     def row(label, m, unit='s'):
         rows.append((label, fmt(m.get('softkvm'), unit),
@@ -158,8 +187,10 @@ def guest_table(raw, net):
     return rows
 
 
-def raw_table(res):
-    rows = [('raw medians (wall / CPU)', 'softkvm', 'QEMU tcg', 'native')]
+def raw_table(res, arch='x86'):
+    rows = [('raw medians (wall / CPU)' if arch == 'x86' else
+             'arm64 raw medians (wall / CPU)', 'softkvm', 'QEMU tcg',
+             'native')]
     wall, cpu = res['wall'][0], res['cpu'][0]
     for name in wall:
         rows.append((name,) + tuple(
@@ -230,6 +261,11 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--only', type=lambda s: s.split(','))
     ap.add_argument('--qemu', default='qemu-system-x86_64')
+    ap.add_argument('--qemu-arm64', default='qemu-system-aarch64')
+    ap.add_argument('--arch', type=lambda s: s.split(','),
+                    default=['x86', 'arm64'],
+                    help='x86, arm64 or both (default; arm64 only when '
+                    'its images and softkvm-vmm-arm64 are built)')
     ap.add_argument('--no-qemu', action='store_true')
     ap.add_argument('--no-native', action='store_true')
     ap.add_argument('--no-host', action='store_true',
@@ -245,9 +281,15 @@ def main():
         want.add('native')
     print(f'running each {a.runs} times (median; [min..max] per run set)',
           file=sys.stderr)
+    arches = [x for x in ('x86', 'arm64') if x in a.arch]
+    if 'arm64' in arches and not os.path.exists(
+            os.path.join(a.build, 'tools', 'softkvm-vmm-arm64')):
+        print('bench: softkvm-vmm-arm64 not built: no arm64 rows',
+              file=sys.stderr)
+        arches.remove('arm64')
     try:
         with tempfile.TemporaryDirectory() as a.tmp:
-            res = run_guests(a, want)
+            res = {x: run_guests(a, want, x) for x in arches}
         host = {} if a.no_host else host_metrics(a)
     except Failure as e:
         print(f'bench: FAILED: {e}', file=sys.stderr)
@@ -258,8 +300,10 @@ def main():
               f'{a.runs} runs; net = each run minus an empty-guest run just '
               f'before it on the same platform')
         print()
-        show(guest_table(*res[c]), a.markdown)
-    show(raw_table(res), a.markdown)
+        for x in arches:
+            show(guest_table(*res[x][c], x), a.markdown)
+    for x in arches:
+        show(raw_table(res[x], x), a.markdown)
     if host:
         show(host_table(host), a.markdown)
     with open('/proc/loadavg') as f:

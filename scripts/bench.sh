@@ -2,13 +2,16 @@
 # Benchmarks: the guests in guests/x86/bench on softkvm (through the
 # reference VMM), on QEMU with TCG and natively, then softkvm's exit round
 # trip, memslot and dirty-log rates and memory per VM / vCPU. Prints tables.
+# The arm64 builds of the portable kernels run the same way on softkvm's
+# arm64 vCPU (softkvm-vmm-arm64) and on qemu-system-aarch64 (no native).
 #
 #   scripts/bench.sh [-r RUNS] [--markdown] [--only intmix,memcopy]
-#                    [--no-qemu] [--no-native] [--no-host]
+#                    [--no-qemu] [--no-native] [--no-host] [--arch x86,arm64]
 #
 # BUILD_DIR (default: build) is configured and built first. Installs
-# qemu-system-x86 when qemu-system-x86_64 is missing (and --no-qemu is not
-# given). See docs/PERFORMANCE.md.
+# qemu-system-x86 / qemu-system-arm when qemu-system-x86_64 /
+# qemu-system-aarch64 is missing (and --no-qemu is not given). See
+# docs/PERFORMANCE.md.
 set -eu
 cd "$(dirname "$0")/.."
 dir=${BUILD_DIR:-build}
@@ -20,18 +23,26 @@ while [ $# -gt 0 ]; do
 	-r|--runs) runs=${2:?}; shift 2 ;;
 	--no-qemu) need_qemu=0; args="$args $1"; shift ;;
 	--only) args="$args $1 ${2:?}"; shift 2 ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) args="$args $1"; shift ;;
 	esac
 done
 
-if [ "$need_qemu" = 1 ] && ! command -v qemu-system-x86_64 >/dev/null; then
+qemu_pkgs=""
+if [ "$need_qemu" = 1 ]; then
+	command -v qemu-system-x86_64 >/dev/null ||
+		qemu_pkgs="$qemu_pkgs qemu-system-x86"
+	command -v qemu-system-aarch64 >/dev/null ||
+		qemu_pkgs="$qemu_pkgs qemu-system-arm"
+fi
+if [ -n "$qemu_pkgs" ]; then
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
-	echo "bench: installing qemu-system-x86" >&2
+	echo "bench: installing$qemu_pkgs" >&2
 	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086 # a list of package names
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-		--no-install-recommends qemu-system-x86 >&2
+		--no-install-recommends $qemu_pkgs >&2
 fi
 
 scripts/deps.sh

@@ -47,5 +47,17 @@ int main(void)
 	/* TVAL counts down past zero */
 	check(8, (int32_t)read_sysreg(cntv_tval_el0) <= 0, 1);
 	write_sysreg(cntv_ctl_el0, 0);
+
+	/* The physical timer, its IRQ masked at the CPU: the VMM sees the line
+	 * rise (U2, U3) while this polls ISTATUS, and fall when it is off. */
+	write_sysreg(cntp_tval_el0, frq / 200);
+	write_sysreg(cntp_ctl_el0, 1);
+	isb();
+	while (!(read_sysreg(cntp_ctl_el0) & 4))
+		;
+	check(9, read_sysreg(cntp_ctl_el0), 5);
+	write_sysreg(cntp_ctl_el0, 0);
+	isb();
+	check(10, read_sysreg(cntp_ctl_el0), 0);
 	return 0;
 }

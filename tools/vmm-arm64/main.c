@@ -1,0 +1,136 @@
+/* softkvm-vmm-arm64: run a raw arm64 guest image on KVM (or on softkvm). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "softkvm-config.h"
+#include "vmm.h"
+
+#define DEFAULT_MEM_SIZE (64ul << 20)
+#define MIN_MEM_SIZE (1ul << 20)
+#define MAX_MEM_SIZE (3ul << 30)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: softkvm-vmm-arm64 [OPTIONS] IMAGE\n"
+		"Run a raw arm64 image with one vCPU, RAM at %#llx and a PL011\n"
+		"UART at %#llx (output to stdout), as on QEMU's virt machine.\n"
+		"An image with an arm64 Linux Image header is loaded at RAM +\n"
+		"its text_offset (%#llx), any other at the RAM base; it is\n"
+		"entered there in EL1h, DAIF masked, x0 = 0 (no DTB). PSCI 0.2\n"
+		"through HVC; SYSTEM_OFF ends the run with the status byte last\n"
+		"written to the exit register at %#llx (0 if none).\n"
+		"Prints a summary of exits by kind on stderr.\n"
+		"\n"
+		"  -m, --mem SIZE   guest memory, bytes with optional K/M/G suffix,\n"
+		"                   a bare number is MiB (default 64M)\n"
+		"  -q, --quiet      no exit summary\n"
+		"  -t, --timeout S  stop the guest after S seconds (status %d)\n"
+		"  -h, --help       this text\n"
+		"  -V, --version    print the version\n"
+		"\n"
+		"Exit status: the guest's; %d if the VMM fails or the guest\n"
+		"crashes; 128 + N when stopped by signal N.\n",
+		VMM_RAM_BASE, VMM_PL011_BASE, VMM_IMAGE_OFFSET, VMM_EXIT_BASE,
+		VMM_STATUS_TIMEOUT, VMM_STATUS_ERROR);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	unsigned shift = 20;
+
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 'b': case 'B': shift = 0; end++; break;
+	default: return -1;
+	}
+	if (*end || v > (MAX_MEM_SIZE >> shift))
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
+static int parse_timeout(const char *s, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return (errno || end == s || *end || *s == '-' ||
+		*out > 86400ul * 365) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	static struct vmm vmm;
+	size_t mem_size = DEFAULT_MEM_SIZE;
+	unsigned long timeout_s = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "m:qt:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_size(optarg, &mem_size) < 0 ||
+			    mem_size < MIN_MEM_SIZE || mem_size % 4096) {
+				fprintf(stderr, "softkvm-vmm-arm64: bad memory "
+					"size '%s' (a multiple of 4K, 1M..3G)\n",
+					optarg);
+				return VMM_STATUS_ERROR;
+			}
+			break;
+		case 'q':
+			vmm.quiet = true;
+			break;
+		case 't':
+			if (parse_timeout(optarg, &timeout_s) < 0) {
+				fprintf(stderr, "softkvm-vmm-arm64: bad timeout "
+					"'%s'\n", optarg);
+				return VMM_STATUS_ERROR;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("softkvm-vmm-arm64 %s\n", SOFTKVM_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return VMM_STATUS_ERROR;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return VMM_STATUS_ERROR;
+	}
+
+	uint64_t entry;
+	int status = VMM_STATUS_ERROR;
+	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
+	    vmm_load_image(&vmm, argv[optind], &entry) == 0 &&
+	    vmm_boot(&vmm, entry, 0) == 0 && pl011_init(&vmm) == 0 &&
+	    exitdev_init(&vmm) == 0) {
+		status = vmm_run(&vmm, timeout_s);
+		if (!vmm.quiet)
+			stats_print(&vmm);
+	}
+	return status;
+}

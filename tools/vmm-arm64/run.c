@@ -1,0 +1,141 @@
+/* The vCPU loop: KVM_RUN, handle the exit, go back in, until the guest
+ * powers off (PSCI SYSTEM_OFF / SYSTEM_RESET -> KVM_EXIT_SYSTEM_EVENT)
+ * with the status last written to the exit register (exitdev.c). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+static volatile sig_atomic_t stop_signal;
+static struct kvm_run *volatile signalled_run;
+
+/* immediate_exit makes a KVM_RUN that is about to start return EINTR, so a
+ * signal between the check of stop_signal and the ioctl is not lost. */
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (signalled_run)
+		signalled_run->immediate_exit = 1;
+}
+
+static int catch_signals(struct vmm *vmm, unsigned long timeout_s)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	signalled_run = vmm->run;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0) {
+			perror("softkvm-vmm-arm64: sigaction");
+			return -1;
+		}
+	if (timeout_s)
+		alarm((unsigned)timeout_s);
+	return 0;
+}
+
+static void finish(struct vmm *vmm, int status)
+{
+	fflush(stdout);
+	vmm->status = status;
+	vmm->done = true;
+}
+
+static void stop_on_signal(struct vmm *vmm)
+{
+	int sig = stop_signal;
+
+	fflush(stdout);
+	if (sig == SIGALRM)
+		fprintf(stderr, "softkvm-vmm-arm64: timed out\n");
+	else
+		fprintf(stderr, "softkvm-vmm-arm64: stopped by signal %d\n",
+			sig);
+	finish(vmm, sig == SIGALRM ? VMM_STATUS_TIMEOUT : 128 + sig);
+}
+
+static void dump_pc(struct vmm *vmm)
+{
+	uint64_t pc = 0, pstate = 0;
+
+	vmm_get_reg(vmm, vmm_core_reg_id(offsetof(struct kvm_regs, regs.pc)),
+		    &pc);
+	vmm_get_reg(vmm, vmm_core_reg_id(offsetof(struct kvm_regs,
+						   regs.pstate)), &pstate);
+	fprintf(stderr, "softkvm-vmm-arm64:   pc=%#llx pstate=%#llx\n",
+		(unsigned long long)pc, (unsigned long long)pstate);
+}
+
+static void fail(struct vmm *vmm, const char *what, unsigned long long v)
+{
+	fflush(stdout);
+	fprintf(stderr, "softkvm-vmm-arm64: %s %llu\n", what, v);
+	dump_pc(vmm);
+	finish(vmm, VMM_STATUS_ERROR);
+}
+
+static void handle_system_event(struct vmm *vmm)
+{
+	/* A reset too ends the run: there is nothing to reboot into. */
+	finish(vmm, vmm->guest_status);
+}
+
+static void handle_exit(struct vmm *vmm)
+{
+	struct kvm_run *run = vmm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		mmio_dispatch(vmm);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vmm);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		fail(vmm, "KVM internal error, suberror",
+		     run->internal.suberror);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		fail(vmm, "entry failed, reason",
+		     run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		fprintf(stderr, "softkvm-vmm-arm64: unhandled exit %s\n",
+			exit_reason_name(run->exit_reason));
+		fail(vmm, "exit reason", run->exit_reason);
+		break;
+	}
+}
+
+int vmm_run(struct vmm *vmm, unsigned long timeout_s)
+{
+	if (catch_signals(vmm, timeout_s) < 0)
+		return VMM_STATUS_ERROR;
+	while (!vmm->done) {
+		if (stop_signal) {
+			stop_on_signal(vmm);
+			break;
+		}
+		if (ioctl(vmm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vmm->run->immediate_exit = 0;
+				continue;
+			}
+			fflush(stdout);
+			perror("softkvm-vmm-arm64: KVM_RUN");
+			dump_pc(vmm);
+			finish(vmm, VMM_STATUS_ERROR);
+			break;
+		}
+		stats_count_exit(vmm, vmm->run->exit_reason);
+		handle_exit(vmm);
+	}
+	return vmm->status;
+}

@@ -1,0 +1,100 @@
+/* softkvm-vmm-arm64: a small reference VMM for arm64, written as an
+ * ordinary arm64 KVM program (it runs on real arm64 KVM unchanged). One
+ * vCPU, RAM at 0x40000000, a raw image entered like an arm64 Linux Image,
+ * a PL011 UART at QEMU virt's address. One file per concern. */
+#ifndef VMM_ARM64_H
+#define VMM_ARM64_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#define VMM_STATUS_ERROR 125
+#define VMM_STATUS_TIMEOUT 124
+
+/* QEMU virt's memory map, so that one image runs on both. */
+#define VMM_RAM_BASE 0x40000000ull
+#define VMM_IMAGE_OFFSET 0x80000ull	/* arm64 Linux boot protocol */
+#define VMM_PL011_BASE 0x09000000ull
+#define VMM_PL011_SIZE 0x1000ull
+#define VMM_EXIT_BASE 0x09010000ull	/* QEMU virt: the PL031's DR */
+#define VMM_EXIT_SIZE 0x4ull
+
+#define VMM_MAX_EXIT_REASON 64
+#define VMM_MAX_MMIO_DEVICES 4
+
+struct vmm;
+
+/* An MMIO device: one access of `len` bytes at `offset` into its window. */
+typedef void (*mmio_handler)(struct vmm *vmm, uint64_t offset, bool is_write,
+			     uint8_t *data, unsigned len);
+
+struct mmio_device {
+	const char *name;
+	uint64_t base;
+	uint64_t size;
+	mmio_handler handle;
+	uint64_t accesses;
+};
+
+struct exit_stats {
+	uint64_t by_reason[VMM_MAX_EXIT_REASON];
+	uint64_t other_reason;
+	uint64_t mmio_unclaimed;
+	uint64_t total;
+};
+
+struct vmm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+
+	uint8_t *mem;
+	size_t mem_size;
+
+	struct mmio_device mmio[VMM_MAX_MMIO_DEVICES];
+	unsigned nmmio;
+
+	struct exit_stats stats;
+	bool quiet;
+	bool done;
+	int status;
+	int guest_status;	/* last byte written to the exit register */
+};
+
+/* kvm.c: the VM, its RAM and its one vCPU. 0, or -1 (message printed). */
+int vmm_kvm_init(struct vmm *vmm, size_t mem_size);
+int vmm_set_reg(struct vmm *vmm, uint64_t id, uint64_t val);
+int vmm_get_reg(struct vmm *vmm, uint64_t id, uint64_t *val);
+uint64_t vmm_core_reg_id(size_t offset);
+
+/* loader.c: the image into RAM; *entry is where it was put. */
+int vmm_load_image(struct vmm *vmm, const char *path, uint64_t *entry);
+
+/* boot.c: the vCPU's registers for the arm64 Linux boot protocol. */
+int vmm_boot(struct vmm *vmm, uint64_t entry, uint64_t dtb);
+
+/* mmio.c: the bus. */
+int mmio_register(struct vmm *vmm, const char *name, uint64_t base,
+		  uint64_t size, mmio_handler handle);
+void mmio_dispatch(struct vmm *vmm);
+
+/* pl011.c: the UART. */
+int pl011_init(struct vmm *vmm);
+
+/* exitdev.c: the exit register. */
+int exitdev_init(struct vmm *vmm);
+
+/* run.c: KVM_RUN until the guest powers off or fails. */
+int vmm_run(struct vmm *vmm, unsigned long timeout_s);
+
+/* stats.c */
+const char *exit_reason_name(uint32_t reason);
+void stats_count_exit(struct vmm *vmm, uint32_t reason);
+void stats_print(const struct vmm *vmm);
+
+#endif

@@ -58,6 +58,25 @@ void softkvm_forget_fd(int fd);
 struct sigaction;
 int softkvm_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
+/* Guest memory poison (fault injection; see docs/FAULT-INJECTION.md).
+ * Marks the pages holding [gpa, gpa + len) of the VM behind vm_fd as
+ * poisoned: a guest access that consumes one (a load, store, fetch or a
+ * stage-1 table walk reading a descriptor there) does what KVM does for
+ * hardware-poisoned memory: SIGBUS (si_code BUS_OBJERR, si_addr the host
+ * address) to the vCPU thread and KVM_RUN fails with EINTR, or
+ * KVM_EXIT_ARM_SEA when the VM enabled KVM_CAP_ARM_SEA_TO_USER. Returns 0,
+ * or -1 with errno: EBADF (not a VM fd), EINVAL (len 0, wrap, unknown
+ * flags), ENOTSUP (a VM that takes no poison yet: x86). Poison stays until
+ * softkvm_unpoison. arm64 VMs only for now. */
+#define SOFTKVM_POISON_PARITY 0x1u   /* report as a parity/ECC error, not an external abort */
+int softkvm_poison(int vm_fd, uint64_t gpa, uint64_t len, unsigned flags);
+int softkvm_unpoison(int vm_fd, uint64_t gpa, uint64_t len);
+
+/* The control socket a process using softkvm listens on (abstract unix
+ * socket "softkvm-<pid>", started with the first VM that takes poison):
+ * writes its name (without the leading NUL) for pid into buf. */
+int softkvm_control_name(int pid, char *buf, size_t size);
+
 /* The version of this library, "MAJOR.MINOR.PATCH". */
 const char *softkvm_version(void);
 

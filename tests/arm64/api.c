@@ -19,7 +19,7 @@ static void caps(void)
 	CHECK(ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_USER_IRQ) >= 1);
 	CHECK_EQ(40, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE));
 	CHECK_EQ(0, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_EL1_32BIT));
-	CHECK_EQ(0, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PMU_V3));
+	CHECK_EQ(1, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PMU_V3));   /* U5 */
 	CHECK_EQ(1, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_MP_STATE));
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
 	CHECK_OK(ioctl(vm.fd, KVM_ENABLE_CAP, &cap));
@@ -54,7 +54,7 @@ static void init_rules(void)
 	bad.target = KVM_ARM_TARGET_CORTEX_A53;
 	CHECK_ERRNO(ioctl(fd, KVM_ARM_VCPU_INIT, &bad), EINVAL);
 	bad = init;
-	bad.features[0] = 1u << 7;
+	bad.features[0] = 1u << 8;   /* past KVM_ARM_VCPU_HAS_EL2 (7), the last one offered */
 	CHECK_ERRNO(ioctl(fd, KVM_ARM_VCPU_INIT, &bad), ENOENT);
 	bad = init;
 	bad.features[1] = 1;
@@ -62,7 +62,7 @@ static void init_rules(void)
 	bad = init;
 	bad.features[0] = 1u << KVM_ARM_VCPU_EL1_32BIT;
 	CHECK_ERRNO(ioctl(fd, KVM_ARM_VCPU_INIT, &bad), EINVAL);
-	bad.features[0] = 1u << KVM_ARM_VCPU_PMU_V3;
+	bad.features[0] = 1u << KVM_ARM_VCPU_SVE;   /* not emulated */
 	CHECK_ERRNO(ioctl(fd, KVM_ARM_VCPU_INIT, &bad), EINVAL);
 	init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2;
 	CHECK_OK(ioctl(fd, KVM_ARM_VCPU_INIT, &init));

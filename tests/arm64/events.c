@@ -25,6 +25,13 @@ int main(int argc, char **argv)
 		perror("setup");
 		return 1;
 	}
+	/* A1: the arm64 layout of struct kvm_vcpu_events */
+	CHECK_EQ(64, sizeof(struct kvm_vcpu_events));
+	CHECK_EQ(0, offsetof(struct kvm_vcpu_events, exception.serror_pending));
+	CHECK_EQ(1, offsetof(struct kvm_vcpu_events, exception.serror_has_esr));
+	CHECK_EQ(2, offsetof(struct kvm_vcpu_events, exception.ext_dabt_pending));
+	CHECK_EQ(8, offsetof(struct kvm_vcpu_events, exception.serror_esr));
+	CHECK_EQ(16, offsetof(struct kvm_vcpu_events, reserved));
 	CHECK_EQ(1, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS));
 	CHECK_EQ(1, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_EXT_DABT));
 	CHECK_EQ(0, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_INJECT_SERROR_ESR));

@@ -57,22 +57,24 @@ int main(int argc, char **argv)
 	CHECK_OK(ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &r));
 	set_reg(&v, CORE_REG(regs.pc), RAM_GPA);
 
+	/* A5: single loads/stores with a valid syndrome: KVM_EXIT_MMIO with the
+	 * size, direction, sign extension and register of the syndrome */
 	expect_mmio(true, DEV, 4, 0xdeadbeef);
 	expect_mmio(false, DEV + 1, 1, 0x80);
 	expect_mmio(false, DEV + 2, 2, 0x8001);
 	expect_mmio(false, DEV + 8, 8, 0x1122334455667788ull);
 	expect_mmio(false, DEV, 1, 0xff);
 
-	/* LDP: no valid syndrome. Without KVM_CAP_ARM_NISV_TO_USER: ENOSYS. */
+	/* A6: LDP: no valid syndrome. Without KVM_CAP_ARM_NISV_TO_USER: ENOSYS. */
 	CHECK_EQ(-ENOSYS, next_exit());
 	uint64_t pc = get_reg(&v, CORE_REG(regs.pc));
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
 	CHECK_OK(ioctl(vm.fd, KVM_ENABLE_CAP, &cap));
 	CHECK_EQ(KVM_EXIT_ARM_NISV, next_exit());
 	CHECK_EQ(DEV, v.run->arm_nisv.fault_ipa);
-	CHECK_EQ(0, v.run->arm_nisv.esr_iss & 0x40);   /* a read */
+	CHECK_EQ(0x05, v.run->arm_nisv.esr_iss);   /* a read; stage-2 translation fault, level 1 */
 	CHECK_EQ(pc, get_reg(&v, CORE_REG(regs.pc)));  /* not skipped */
-	/* the VMM emulates the LDP and moves on */
+	/* A7: the VMM emulates the LDP and moves on */
 	set_reg(&v, CORE_REG(regs.regs[6]), 0x66);
 	set_reg(&v, CORE_REG(regs.regs[7]), 0x77);
 	set_reg(&v, CORE_REG(regs.pc), pc + 4);
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
 	/* STR post-index: writeback, so no syndrome either */
 	CHECK_EQ(KVM_EXIT_ARM_NISV, next_exit());
 	CHECK_EQ(DEV, v.run->arm_nisv.fault_ipa);
-	CHECK_EQ(0x40, v.run->arm_nisv.esr_iss & 0x40);   /* WnR */
+	CHECK_EQ(0x45, v.run->arm_nisv.esr_iss);   /* WnR */
 	set_reg(&v, CORE_REG(regs.pc), get_reg(&v, CORE_REG(regs.pc)) + 4);
 
 	/* a write to the read-only slot is an MMIO exit */

@@ -15,6 +15,7 @@
 
 #include "arch/arch.h"
 #include "kvm/kvm.h"
+#include "mem/poison.h"
 
 struct a64;
 typedef void (*a64_fn)(struct a64 *c, uint32_t insn);
@@ -63,6 +64,8 @@ enum {
 	FSC_PERM = 0x0c,        /* + level */
 	FSC_EXT = 0x10,
 	FSC_EXT_WALK = 0x14,    /* + level */
+	FSC_PARITY = 0x18,      /* parity/ECC on a memory access */
+	FSC_PARITY_WALK = 0x1c, /* + level */
 	FSC_ALIGN = 0x21,
 };
 
@@ -111,12 +114,18 @@ enum a64_sr {
 	SR_TPIDRRO_EL0, SR_CNTKCTL, SR_CSSELR, SR_ELR, SR_SPSR, SR_MDSCR, SR_OSLSR, SR_MPIDR,
 	SR_CNTV_CTL, SR_CNTV_CVAL, SR_CNTP_CTL, SR_CNTP_CVAL, SR_PMUSERENR, SR_MDCCINT,
 	SR_OSDLR, SR_DISR,
+	/* EL2, for vCPUs with KVM_ARM_VCPU_HAS_EL2 */
+	SR_HCR2, SR_SCTLR2, SR_ACTLR2, SR_VBAR2, SR_ELR2, SR_SPSR2, SR_ESR2, SR_FAR2, SR_HPFAR2,
+	SR_TCR2, SR_TTBR02, SR_MAIR2, SR_TPIDR2, SR_CPTR2, SR_HSTR2, SR_MDCR2, SR_HACR2,
+	SR_CNTHCTL2, SR_CNTVOFF2, SR_VPIDR2, SR_VMPIDR2, SR_VTTBR2, SR_VTCR2,
 	SR_COUNT
 };
 
 struct a64_vm {
 	atomic_uint_fast64_t tlb_gen;   /* TLBI ...IS broadcast */
 	bool nisv_to_user;              /* KVM_CAP_ARM_NISV_TO_USER */
+	bool sea_to_user;               /* KVM_CAP_ARM_SEA_TO_USER */
+	struct sk_poison poison;        /* poisoned guest pages (ras.c) */
 	bool has_run;                   /* a vCPU ran: some setup is frozen */
 	uint32_t ipa_bits;
 	/* The vCPUs as PSCI sees them. Run loops take this lock, never
@@ -136,13 +145,25 @@ struct a64_mmio {
 
 enum a64_power { PWR_ON, PWR_OFF, PWR_ON_PENDING };
 
+/* PMUv3 state (pmu.c). Counter A64_PMU_N is the cycle counter. */
+#define A64_PMU_N 4
+struct a64_pmu {
+	bool created;                   /* KVM_ARM_VCPU_PMU_V3_INIT done */
+	uint32_t pmcr;
+	uint32_t cnten, inten, ovs;     /* bit 31: cycle counter */
+	uint32_t selr, ccfiltr;
+	uint32_t evtyper[A64_PMU_N];
+	uint64_t cnt[A64_PMU_N + 1];
+	uint64_t since[A64_PMU_N + 1];  /* host ns the value is for */
+};
+
 struct a64 {
 	/* x[0..30]; x[31] is the current stack pointer (SP_EL0 or SP_ELx). */
 	uint64_t x[32];
 	uint64_t pc, npc;
 	uint32_t pstate;        /* SPSR layout; NZCV live here */
-	uint32_t el;            /* 0 or 1 (2 is the next issue) */
-	uint64_t sp_el0, sp_el1;/* the banked copy not in x[31] */
+	uint32_t el;            /* 0, 1, or 2 for a vCPU with KVM_ARM_VCPU_HAS_EL2 */
+	uint64_t sp_el0, sp_el1, sp_el2; /* the banked copies not in x[31] */
 	union {
 		uint8_t b[16];
 		uint16_t h[8];
@@ -171,7 +192,8 @@ struct a64 {
 	uint32_t reported_irq_level;    /* device_irq_level as last reported */
 
 	/* timers */
-	uint64_t cntvoff;               /* ticks: CNTVCT = CNTPCT - cntvoff */
+	uint64_t cntvoff;
+	struct a64_pmu pmu;               /* ticks: CNTVCT = CNTPCT - cntvoff */
 
 	/* power and bring-up */
 	_Atomic int power;
@@ -184,6 +206,7 @@ struct a64 {
 	struct a64_mmio mmio;
 	bool nisv_exit;
 	uint64_t abort_va;              /* VA of the last MMIO / NISV exit (ext_dabt's FAR) */
+	uint32_t abort_fsc;             /* ext_dabt's FSC: 0 (= FSC_EXT) or a consumed poison's */
 
 	/* RAS: a virtual SError made pending by KVM_SET_VCPU_EVENTS */
 	bool serror_pending;
@@ -258,7 +281,23 @@ static inline int64_t sext(uint64_t v, unsigned bits)
 	return (int64_t)(v << (64 - bits)) >> (64 - bits);
 }
 
+/* ---- EL2 (KVM_ARM_VCPU_HAS_EL2, upstream values the 6.1 headers lack) ---- */
+#ifndef KVM_ARM_VCPU_HAS_EL2
+#define KVM_ARM_VCPU_HAS_EL2 7
+#endif
+#ifndef KVM_CAP_ARM_EL2
+#define KVM_CAP_ARM_EL2 240
+#endif
+#define A64_MAX_FEATURES 8      /* feature bits 0..7 */
+#define HCR_RW (1ull << 31)
+#define HCR_HCD (1ull << 29)
+static inline bool a64_has_el2(const struct a64 *c)
+{
+	return (c->features & (1u << KVM_ARM_VCPU_HAS_EL2)) != 0;
+}
+
 /* ---- state.c ---- */
+void a64_set_sp(struct a64 *c, unsigned which, uint64_t v);
 void a64_reset(struct a64 *c);
 uint64_t a64_get_sp(struct a64 *c, unsigned el_or_0);
 void a64_set_pstate(struct a64 *c, uint32_t ps);   /* banks SP */
@@ -271,6 +310,8 @@ _Noreturn void a64_exception(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t 
 /* The same without unwinding (from ioctls and the run loop). */
 void a64_raise(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t far, bool far_valid, uint64_t ret_pc);
 void a64_take_serror(struct a64 *c);
+/* HVC from EL1 (or EL2) of a vCPU with EL2: taken to EL2. */
+void a64_take_hvc_el2(struct a64 *c, uint32_t imm);
 _Noreturn void a64_undef(struct a64 *c);
 void a64_take_irq(struct a64 *c, bool fiq);
 bool a64_irq_pending(struct a64 *c);
@@ -308,6 +349,26 @@ _Noreturn void a64_mmio_exit(struct a64 *c, uint64_t ipa, uint64_t va, bool writ
 _Noreturn void a64_align_fault(struct a64 *c, uint64_t va, bool write);
 void a64_complete_mmio(struct a64 *c);
 
+/* ---- ras.c: guest memory poison ---- */
+/* upstream uapi newer than the 6.1 headers */
+#ifndef KVM_CAP_ARM_SEA_TO_USER
+#define KVM_CAP_ARM_SEA_TO_USER 245
+#endif
+#ifndef KVM_EXIT_ARM_SEA
+#define KVM_EXIT_ARM_SEA 41
+#define KVM_EXIT_ARM_SEA_FLAG_GPA_VALID (1ULL << 0)
+#endif
+/* The page of ipa is poisoned (flags SOFTKVM_POISON_*)? */
+static inline bool a64_poisoned(struct a64 *c, uint64_t ipa, unsigned *flags)
+{
+	return sk_poison_test(&c->avm->poison, ipa, flags);
+}
+/* The guest consumed poison at ipa (host address hva) with access acc at
+ * va; fsc is the fault class. Ends KVM_RUN: SIGBUS or KVM_EXIT_ARM_SEA. */
+_Noreturn void a64_sea(struct a64 *c, uint64_t va, int acc, uint32_t iss, uint64_t ipa, void *hva, uint32_t fsc);
+void a64_ras_vm_init(struct sk_vm *vm, struct a64_vm *v);
+void a64_ras_vm_destroy(struct sk_vm *vm, struct a64_vm *v);
+
 /* ---- decode.c ---- */
 a64_fn a64_decode(uint32_t insn);
 void a64_dcache_free(struct a64 *c);
@@ -333,6 +394,27 @@ uint64_t a64_timer_next_ns(struct a64 *c);   /* host monotonic ns of the next ed
 uint64_t a64_host_ns(void);
 uint64_t a64_timer_ctl_read(struct a64 *c, int which);
 void a64_timer_set_cnt(struct a64 *c, uint64_t vct);
+
+/* ---- pmu.c ---- */
+void a64_pmu_sync(struct a64 *c);
+bool a64_pmu_line(struct a64 *c);
+uint64_t a64_pmu_next_ns(struct a64 *c);
+void a64_pmu_reset(struct a64 *c);
+bool a64_pmcr_read(struct a64 *c, uint64_t *v);
+bool a64_pmcr_write(struct a64 *c, uint64_t v);
+bool a64_pm_setclr_read(struct a64 *c, int which, uint64_t *v);   /* 0 CNTEN, 1 INTEN, 2 OVS */
+bool a64_pm_setclr_write(struct a64 *c, int which, bool set, uint64_t v);
+bool a64_pmswinc_write(struct a64 *c, uint64_t v);
+bool a64_pmselr_read(struct a64 *c, uint64_t *v);
+bool a64_pmselr_write(struct a64 *c, uint64_t v);
+bool a64_pmceid_read(struct a64 *c, int which, uint64_t *v);
+bool a64_pmcnt_read(struct a64 *c, int n, uint64_t *v);    /* n: counter, A64_PMU_N cycles, -1 selected */
+bool a64_pmcnt_write(struct a64 *c, int n, uint64_t v);
+bool a64_pmtype_read(struct a64 *c, int n, uint64_t *v);
+bool a64_pmtype_write(struct a64 *c, int n, uint64_t v);
+int a64_pmu_has_attr(struct a64 *c, const struct kvm_device_attr *a);
+int a64_pmu_set_attr(struct a64 *c, const struct kvm_device_attr *a);
+int a64_pmu_get_attr(struct a64 *c, const struct kvm_device_attr *a);
 
 /* ---- psci.c ---- */
 void a64_hvc(struct a64 *c, uint32_t imm);

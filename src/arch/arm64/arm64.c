@@ -36,6 +36,7 @@ static int a64_vm_init(struct sk_vm *vm)
 	pthread_mutex_init(&v->psci_lock, NULL);
 	pthread_mutex_init(&v->excl_lock, NULL);
 	vm->arch_vm = v;
+	a64_ras_vm_init(vm, v);
 	return 0;
 }
 
@@ -44,6 +45,7 @@ static void a64_vm_destroy(struct sk_vm *vm)
 	struct a64_vm *v = vm->arch_vm;
 	if (!v)
 		return;
+	a64_ras_vm_destroy(vm, v);
 	pthread_mutex_destroy(&v->psci_lock);
 	pthread_mutex_destroy(&v->excl_lock);
 	free(v->cpus);
@@ -58,6 +60,9 @@ static int a64_vm_enable_cap(struct sk_vm *vm, const void *arg)
 	switch (cap->cap) {
 	case KVM_CAP_ARM_NISV_TO_USER:
 		v->nisv_to_user = true;
+		return 0;
+	case KVM_CAP_ARM_SEA_TO_USER:
+		v->sea_to_user = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -254,7 +259,7 @@ static int boundary(struct a64 *c)
 		run->exit_reason = KVM_EXIT_INTR;
 		return -EINTR;
 	}
-	if (c->serror_pending && !(c->pstate & PS_A)) {
+	if (c->serror_pending && !(c->pstate & PS_A) && c->el != 2) {
 		c->wfi = false;
 		a64_take_serror(c);
 		return 1;
@@ -311,6 +316,8 @@ static int a64_vcpu_prepare(struct sk_vcpu *vcpu)
 	struct a64 *c = vcpu->arch_vcpu;
 	if (!c->initialized)
 		return -ENOEXEC;
+	if ((c->features & (1u << KVM_ARM_VCPU_PMU_V3)) && !c->pmu.created)
+		return -EINVAL;   /* KVM: a PMU vCPU runs only after KVM_ARM_VCPU_PMU_V3_INIT */
 	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_TLB_FLUSH);
 	a64_refresh_slots(c);
 	c->tlb_gen_seen = atomic_load(&c->avm->tlb_gen);

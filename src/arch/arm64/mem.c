@@ -61,6 +61,7 @@ _Noreturn void a64_mmio_exit(struct a64 *c, uint64_t ipa, uint64_t va, bool writ
 {
 	struct kvm_run *run = a64_run(c);
 	c->abort_va = va;
+	c->abort_fsc = FSC_EXT;
 	if (!(iss & ISS_ISV)) {
 		if (!c->avm->nisv_to_user)
 			a64_fail(c, -ENOSYS);

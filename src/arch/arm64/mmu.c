@@ -4,6 +4,7 @@
  * MMIO, for the caller to turn into an exit.
  */
 #include "arch/arm64/a64.h"
+#include "softkvm.h"
 
 #define PA_BITS 40   /* ID_AA64MMFR0_EL1.PARange = 0b0010 */
 #define OA_MASK 0x0000fffffffff000ull
@@ -14,6 +15,8 @@ struct walk {
 	bool global;
 	unsigned shift;      /* log2 of the mapping's size */
 	int level;
+	bool poison;         /* the walk read a poisoned descriptor at poison_pa */
+	uint64_t poison_pa;
 };
 
 void a64_tlb_flush(struct a64 *c)
@@ -71,7 +74,8 @@ static unsigned tg1_shift(unsigned tg)
 static int walk(struct a64 *c, uint64_t va, struct walk *w)
 {
 	uint64_t tcr = c->sr[SR_TCR];
-	uint64_t sctlr = c->sr[SR_SCTLR];
+	/* EL2's own regime is not translated (SCTLR_EL2.M is not emulated) */
+	uint64_t sctlr = c->el == 2 ? 0 : c->sr[SR_SCTLR];
 	if (!(sctlr & 1)) {
 		if (va >> PA_BITS)
 			return FSC_ADDR_SIZE;
@@ -114,6 +118,12 @@ static int walk(struct a64 *c, uint64_t va, struct walk *w)
 		uint64_t d;
 		if (table >> PA_BITS)
 			return FSC_ADDR_SIZE + level;
+		unsigned pf;
+		if (a64_poisoned(c, table + idx * 8, &pf)) {
+			w->poison = true;
+			w->poison_pa = table + idx * 8;
+			return ((pf & SOFTKVM_POISON_PARITY) ? FSC_PARITY_WALK : FSC_EXT_WALK) + level;
+		}
 		if (!read_desc(c, table + idx * 8, &d))
 			return FSC_EXT;   /* KVM: the walk left the memslots */
 		if (!(d & 1))
@@ -180,10 +190,13 @@ _Noreturn static void abort_to_guest(struct a64 *c, uint64_t va, int acc, int fs
 
 void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t iss, uint64_t *pa)
 {
-	struct walk w;
+	struct walk w = {.poison = false};
 	int fsc = walk(c, va, &w);
-	if (fsc >= 0)
+	if (fsc >= 0) {
+		if (w.poison)
+			a64_sea(c, va, acc, iss, w.poison_pa, host_of(c, w.poison_pa, NULL), (uint32_t)fsc);
 		abort_to_guest(c, va, acc, fsc, iss);
+	}
 	unsigned el = unpriv ? 0 : c->el;
 	if (!(w.perm & need_perm(acc, el)))
 		abort_to_guest(c, va, acc, FSC_PERM + w.level, iss);
@@ -195,6 +208,9 @@ void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t 
 			abort_to_guest(c, va, acc, FSC_EXT, 0);
 		return NULL;
 	}
+	unsigned pf;
+	if (a64_poisoned(c, w.pa, &pf))   /* checked here only: never in the TLB */
+		a64_sea(c, va, acc, iss, w.pa, h, (pf & SOFTKVM_POISON_PARITY) ? FSC_PARITY : FSC_EXT);
 	bool ro_slot = slot->flags & KVM_MEM_READONLY;
 	if (acc == ACC_W && ro_slot)
 		return NULL;   /* a write to a read-only slot is MMIO */
@@ -215,7 +231,7 @@ void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t 
 /* AT S1E1R/W, S1E0R/W: PAR_EL1 with the fault status or the PA. */
 uint64_t a64_at(struct a64 *c, uint64_t va, int acc, bool unpriv)
 {
-	struct walk w;
+	struct walk w = {.poison = false};
 	int fsc = walk(c, va, &w);
 	unsigned el = unpriv ? 0 : c->el;
 	if (fsc < 0 && !(w.perm & need_perm(acc, el)))

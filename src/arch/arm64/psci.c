@@ -198,9 +198,8 @@ static int64_t psci_01(struct a64 *c, uint32_t fn)
 	return RET_NOT_SUPPORTED;
 }
 
-void a64_hvc(struct a64 *c, uint32_t imm)
+static void psci_call(struct a64 *c)
 {
-	(void)imm;
 	uint32_t fn = (uint32_t)c->x[0];
 	int64_t r;
 	switch (fn) {
@@ -227,8 +226,25 @@ void a64_hvc(struct a64 *c, uint32_t imm)
 	ret4(c, r);
 }
 
+/* With EL2 in the guest, HVC belongs to the guest's hypervisor and PSCI
+ * is reached with SMC (as KVM does for a guest hypervisor); without it,
+ * HVC is PSCI's conduit and SMC is not implemented. */
+void a64_hvc(struct a64 *c, uint32_t imm)
+{
+	if (!a64_has_el2(c)) {
+		psci_call(c);
+		return;
+	}
+	if (c->el == 1 && (c->sr[SR_HCR2] & HCR_HCD))
+		a64_undef(c);
+	a64_take_hvc_el2(c, imm);
+}
+
 void a64_smc(struct a64 *c, uint32_t imm)
 {
 	(void)imm;
-	c->x[0] = ~0ull;
+	if (a64_has_el2(c))
+		psci_call(c);
+	else
+		c->x[0] = ~0ull;
 }

@@ -62,30 +62,19 @@ static uint64_t core_read64(struct a64 *c, uint64_t off)
 	return 0;   /* the AArch32 banked SPSRs: there is no AArch32 */
 }
 
-static void set_sp(struct a64 *c, unsigned which, uint64_t v)
-{
-	bool el1_live = c->el >= 1 && (c->pstate & 1);
-	if ((which == 1) == el1_live)
-		c->x[31] = v;
-	else if (which)
-		c->sp_el1 = v;
-	else
-		c->sp_el0 = v;
-}
-
 static int core_write64(struct a64 *c, uint64_t off, uint64_t v)
 {
 	if (off == CORE(regs.sp)) {
-		set_sp(c, 0, v);
+		a64_set_sp(c, 0, v);
 	} else if (off == CORE(regs.pc)) {
 		c->pc = v;
 	} else if (off == CORE(regs.pstate)) {
 		unsigned m = v & 0x1f;
-		if (m != 0x0 && m != 0x4 && m != 0x5)
+		if (m != 0x0 && m != 0x4 && m != 0x5 && !(a64_has_el2(c) && (m == 0x8 || m == 0x9)))
 			return -EINVAL;
 		a64_set_pstate(c, (uint32_t)v);
 	} else if (off == CORE(sp_el1)) {
-		set_sp(c, 1, v);
+		a64_set_sp(c, 1, v);
 	} else if (off == CORE(elr_el1)) {
 		c->sr[SR_ELR] = v;
 	} else if (off == CORE(spsr[0])) {
@@ -339,14 +328,14 @@ static long vcpu_init(void *obj, void *arg)
 		return -EINVAL;
 	for (unsigned i = 0; i < sizeof(init->features) * 8; i++) {
 		bool set = init->features[i / 32] & (1u << (i % 32));
-		if (set && i >= KVM_VCPU_MAX_FEATURES)
+		if (set && i >= A64_MAX_FEATURES)
 			return -ENOENT;
 	}
 	uint32_t f = init->features[0];
 	if (c->initialized && f != c->features)
 		return -EINVAL;
-	/* What is not emulated: AArch32 EL1, PMUv3, SVE, pointer auth. */
-	if (f & ((1u << KVM_ARM_VCPU_EL1_32BIT) | (1u << KVM_ARM_VCPU_PMU_V3) | (1u << KVM_ARM_VCPU_SVE) |
+	/* What is not emulated: AArch32 EL1, SVE, pointer auth. */
+	if (f & ((1u << KVM_ARM_VCPU_EL1_32BIT) | (1u << KVM_ARM_VCPU_SVE) |
 		 (1u << KVM_ARM_VCPU_PTRAUTH_ADDRESS) | (1u << KVM_ARM_VCPU_PTRAUTH_GENERIC)))
 		return -EINVAL;
 	c->features = f;
@@ -456,9 +445,27 @@ static long set_events(void *obj, void *arg)
 		/* The access the last exit reported does not complete: the
 		 * instruction takes a synchronous external abort instead. */
 		c->mmio.pending = false;
-		a64_raise(c, c->el ? EC_DABT_CUR : EC_DABT_LOW, FSC_EXT, c->abort_va, true, c->pc);
+		a64_raise(c, c->el ? EC_DABT_CUR : EC_DABT_LOW, c->abort_fsc ? c->abort_fsc : FSC_EXT,
+			  c->abort_va, true, c->pc);
 	}
 	return 0;
+}
+
+/* ---- KVM_{SET,GET,HAS}_DEVICE_ATTR on the vCPU (the PMU's) ---- */
+
+static long set_dev_attr(void *obj, void *arg)
+{
+	return a64_pmu_set_attr(cpu_of(obj), arg);
+}
+
+static long get_dev_attr(void *obj, void *arg)
+{
+	return a64_pmu_get_attr(cpu_of(obj), arg);
+}
+
+static long has_dev_attr(void *obj, void *arg)
+{
+	return a64_pmu_has_attr(cpu_of(obj), arg);
 }
 
 /* ---- KVM_SET_GUEST_DEBUG ---- */
@@ -490,6 +497,9 @@ long a64_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_ARM_INJECT_EXT_DABT:
 	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_ARM_SEA_TO_USER:
+	case KVM_CAP_ARM_EL2:
+	case KVM_CAP_ARM_PMU_V3:
 		return 1;
 	case KVM_CAP_ARM_VM_IPA_SIZE:
 		return 40;
@@ -508,6 +518,9 @@ const struct sk_ioctl a64_vcpu_ioctls[] = {
 	{KVM_GET_VCPU_EVENTS, get_events, NULL, 0},
 	{KVM_SET_VCPU_EVENTS, set_events, NULL, 0},
 	{KVM_SET_GUEST_DEBUG, set_guest_debug, NULL, 0},
+	{KVM_SET_DEVICE_ATTR, set_dev_attr, NULL, 0},
+	{KVM_GET_DEVICE_ATTR, get_dev_attr, NULL, 0},
+	{KVM_HAS_DEVICE_ATTR, has_dev_attr, NULL, 0},
 	{0, NULL, NULL, 0},
 };
 

@@ -23,6 +23,7 @@ enum {
 	F_USER = 16,              /* in KVM_GET_REG_LIST / ONE_REG */
 	F_FLUSH = 32,             /* a write changes translation */
 	F_ASID = 64,              /* a write may change the ASID */
+	F_EL2 = 128,              /* EL2 only: UNDEFINED below */
 };
 
 struct a64_sysreg {
@@ -100,6 +101,48 @@ static bool wr_sp_el0(struct a64 *c, uint64_t v)
 	if (!(c->pstate & 1))
 		return false;
 	c->sp_el0 = v;
+	return true;
+}
+static bool rd_pfr0(struct a64 *c, uint64_t *v)
+{
+	*v = 0x11 | (a64_has_el2(c) ? 0x100 : 0);
+	return true;
+}
+/* PMU registers: thin adapters to pmu.c */
+static bool rd_dfr0(struct a64 *c, uint64_t *v)
+{
+	/* PMUVer 1 (PMUv3) with KVM_ARM_VCPU_PMU_V3 */
+	*v = 0x10305006ull | ((c->features & (1u << KVM_ARM_VCPU_PMU_V3)) ? 0x100 : 0);
+	return true;
+}
+#define PM_SETCLR(name, which)                                                               \
+	static bool rd_##name(struct a64 *c, uint64_t *v) { return a64_pm_setclr_read(c, which, v); } \
+	static bool wr_##name##set(struct a64 *c, uint64_t v) { return a64_pm_setclr_write(c, which, true, v); } \
+	static bool wr_##name##clr(struct a64 *c, uint64_t v) { return a64_pm_setclr_write(c, which, false, v); }
+PM_SETCLR(pmcnten, 0)
+PM_SETCLR(pminten, 1)
+PM_SETCLR(pmovs, 2)
+#define PM_CNT(name, n)                                                                        \
+	static bool rd_##name(struct a64 *c, uint64_t *v) { return a64_pmcnt_read(c, n, v); }  \
+	static bool wr_##name(struct a64 *c, uint64_t v) { return a64_pmcnt_write(c, n, v); }
+#define PM_TYPE(name, n)                                                                       \
+	static bool rd_##name(struct a64 *c, uint64_t *v) { return a64_pmtype_read(c, n, v); } \
+	static bool wr_##name(struct a64 *c, uint64_t v) { return a64_pmtype_write(c, n, v); }
+PM_CNT(pmevcntr0, 0) PM_CNT(pmevcntr1, 1) PM_CNT(pmevcntr2, 2) PM_CNT(pmevcntr3, 3)
+PM_CNT(pmccntr, A64_PMU_N) PM_CNT(pmxevcntr, -1)
+PM_TYPE(pmevtyper0, 0) PM_TYPE(pmevtyper1, 1) PM_TYPE(pmevtyper2, 2) PM_TYPE(pmevtyper3, 3)
+PM_TYPE(pmccfiltr, A64_PMU_N) PM_TYPE(pmxevtyper, -1)
+static bool rd_pmceid0(struct a64 *c, uint64_t *v) { return a64_pmceid_read(c, 0, v); }
+static bool rd_pmceid1(struct a64 *c, uint64_t *v) { return a64_pmceid_read(c, 1, v); }
+
+static bool rd_sp_el1(struct a64 *c, uint64_t *v)
+{
+	*v = a64_get_sp(c, 1);
+	return true;
+}
+static bool wr_sp_el1(struct a64 *c, uint64_t v)
+{
+	a64_set_sp(c, 1, v);
 	return true;
 }
 static bool rd_isr(struct a64 *c, uint64_t *v)
@@ -198,9 +241,11 @@ static const struct a64_sysreg regs[] = {
 	RO(3, 0, 0, 0, 0, MIDR_A72, F_USER),
 	RW(3, 0, 0, 0, 5, SR_MPIDR, 0, F_USER | F_RO),
 	RO(3, 0, 0, 0, 6, 0, F_USER),
-	RO(3, 0, 0, 4, 0, 0x11, F_USER),          /* ID_AA64PFR0: EL0/EL1 AArch64, FP, AdvSIMD */
+	/* ID_AA64PFR0: EL0/EL1 AArch64 (and EL2 with HAS_EL2), FP, AdvSIMD */
+	{ENC(3, 0, 0, 4, 0), F_RO | F_USER, -1, 0x11, rd_pfr0, NULL},
 	RO(3, 0, 0, 4, 1, 0, F_USER),
-	RO(3, 0, 0, 5, 0, 0x10305006ull, F_USER), /* ID_AA64DFR0: v8 debug, no PMU */
+	/* ID_AA64DFR0: v8 debug; PMUv3 with KVM_ARM_VCPU_PMU_V3 */
+	{ENC(3, 0, 0, 5, 0), F_RO | F_USER, -1, 0x10305006ull, rd_dfr0, NULL},
 	RO(3, 0, 0, 6, 0, 0x210000, F_USER),      /* ID_AA64ISAR0: CRC32, LSE atomics */
 	RO(3, 0, 0, 7, 0, 0x100022, F_USER),      /* ID_AA64MMFR0: 40-bit PA, 16-bit ASID, 4K/16K/64K */
 	/* system control */
@@ -248,6 +293,57 @@ static const struct a64_sysreg regs[] = {
 	FN(3, 3, 14, 3, 0, F_EL0R | F_EL0W, rd_cntv_tval, wr_cntv_tval),
 	FN(3, 3, 14, 3, 1, F_EL0R | F_EL0W, rd_cntv_ctl, wr_cntv_ctl),
 	FN(3, 3, 14, 3, 2, F_EL0R | F_EL0W, rd_cntv_cval, wr_cntv_cval),
+	/* PMUv3 (pmu.c): EL0 access as PMUSERENR_EL0 allows */
+	FN(3, 3, 9, 12, 0, F_EL0R | F_EL0W, a64_pmcr_read, a64_pmcr_write),
+	FN(3, 3, 9, 12, 1, F_EL0R | F_EL0W, rd_pmcnten, wr_pmcntenset),
+	FN(3, 3, 9, 12, 2, F_EL0R | F_EL0W, rd_pmcnten, wr_pmcntenclr),
+	FN(3, 3, 9, 12, 3, F_EL0R | F_EL0W, rd_pmovs, wr_pmovsclr),
+	FN(3, 3, 9, 12, 4, F_EL0W | F_WO, NULL, a64_pmswinc_write),
+	FN(3, 3, 9, 12, 5, F_EL0R | F_EL0W, a64_pmselr_read, a64_pmselr_write),
+	FN(3, 3, 9, 12, 6, F_EL0R | F_RO, rd_pmceid0, NULL),
+	FN(3, 3, 9, 12, 7, F_EL0R | F_RO, rd_pmceid1, NULL),
+	FN(3, 3, 9, 13, 0, F_EL0R | F_EL0W, rd_pmccntr, wr_pmccntr),
+	FN(3, 3, 9, 13, 1, F_EL0R | F_EL0W, rd_pmxevtyper, wr_pmxevtyper),
+	FN(3, 3, 9, 13, 2, F_EL0R | F_EL0W, rd_pmxevcntr, wr_pmxevcntr),
+	RW(3, 3, 9, 14, 0, SR_PMUSERENR, 0, F_EL0R),
+	FN(3, 3, 9, 14, 3, F_EL0R | F_EL0W, rd_pmovs, wr_pmovsset),
+	FN(3, 0, 9, 14, 1, 0, rd_pminten, wr_pmintenset),
+	FN(3, 0, 9, 14, 2, 0, rd_pminten, wr_pmintenclr),
+	FN(3, 3, 14, 8, 0, F_EL0R | F_EL0W, rd_pmevcntr0, wr_pmevcntr0),
+	FN(3, 3, 14, 8, 1, F_EL0R | F_EL0W, rd_pmevcntr1, wr_pmevcntr1),
+	FN(3, 3, 14, 8, 2, F_EL0R | F_EL0W, rd_pmevcntr2, wr_pmevcntr2),
+	FN(3, 3, 14, 8, 3, F_EL0R | F_EL0W, rd_pmevcntr3, wr_pmevcntr3),
+	FN(3, 3, 14, 12, 0, F_EL0R | F_EL0W, rd_pmevtyper0, wr_pmevtyper0),
+	FN(3, 3, 14, 12, 1, F_EL0R | F_EL0W, rd_pmevtyper1, wr_pmevtyper1),
+	FN(3, 3, 14, 12, 2, F_EL0R | F_EL0W, rd_pmevtyper2, wr_pmevtyper2),
+	FN(3, 3, 14, 12, 3, F_EL0R | F_EL0W, rd_pmevtyper3, wr_pmevtyper3),
+	FN(3, 3, 14, 15, 7, F_EL0R | F_EL0W, rd_pmccfiltr, wr_pmccfiltr),
+	/* EL2: storage, with the effects except.c / psci.c give them
+	 * (VBAR, ELR, SPSR, ESR, FAR; HCR_EL2.RW and HCD) */
+	RW(3, 4, 0, 0, 0, SR_VPIDR2, MIDR_A72, F_EL2),
+	RW(3, 4, 0, 0, 5, SR_VMPIDR2, 0, F_EL2),
+	RW(3, 4, 1, 0, 0, SR_SCTLR2, 0x30c50830ull, F_EL2),
+	RW(3, 4, 1, 0, 1, SR_ACTLR2, 0, F_EL2),
+	RW(3, 4, 1, 1, 0, SR_HCR2, 0, F_EL2),
+	RW(3, 4, 1, 1, 1, SR_MDCR2, 0, F_EL2),
+	RW(3, 4, 1, 1, 2, SR_CPTR2, 0x33ff, F_EL2),
+	RW(3, 4, 1, 1, 3, SR_HSTR2, 0, F_EL2),
+	RW(3, 4, 1, 1, 7, SR_HACR2, 0, F_EL2),
+	RW(3, 4, 2, 0, 0, SR_TTBR02, 0, F_EL2),
+	RW(3, 4, 2, 0, 2, SR_TCR2, 0, F_EL2),
+	RW(3, 4, 2, 1, 0, SR_VTTBR2, 0, F_EL2),
+	RW(3, 4, 2, 1, 2, SR_VTCR2, 0, F_EL2),
+	RW(3, 4, 4, 0, 0, SR_SPSR2, 0, F_EL2),
+	RW(3, 4, 4, 0, 1, SR_ELR2, 0, F_EL2),
+	FN(3, 4, 4, 1, 0, F_EL2, rd_sp_el1, wr_sp_el1),
+	RW(3, 4, 5, 2, 0, SR_ESR2, 0, F_EL2),
+	RW(3, 4, 6, 0, 0, SR_FAR2, 0, F_EL2),
+	RW(3, 4, 6, 0, 4, SR_HPFAR2, 0, F_EL2),
+	RW(3, 4, 10, 2, 0, SR_MAIR2, 0, F_EL2),
+	RW(3, 4, 12, 0, 0, SR_VBAR2, 0, F_EL2),
+	RW(3, 4, 13, 0, 2, SR_TPIDR2, 0, F_EL2),
+	RW(3, 4, 14, 0, 3, SR_CNTVOFF2, 0, F_EL2),
+	RW(3, 4, 14, 1, 0, SR_CNTHCTL2, 0, F_EL2),
 };
 #define NREGS (sizeof(regs) / sizeof(regs[0]))
 
@@ -314,7 +410,7 @@ bool a64_sysreg_read(struct a64 *c, uint32_t enc, uint64_t *v)
 		}
 		return false;
 	}
-	if ((c->el == 0 && !(r->flags & F_EL0R)) || (r->flags & F_WO))
+	if ((c->el == 0 && !(r->flags & F_EL0R)) || (r->flags & F_WO) || ((r->flags & F_EL2) && c->el < 2))
 		return false;
 	if (r->read)
 		return r->read(c, v);
@@ -327,7 +423,7 @@ bool a64_sysreg_write(struct a64 *c, uint32_t enc, uint64_t v)
 	const struct a64_sysreg *r = a64_sysreg_find(enc);
 	if (!r)
 		return c->el >= 1 && dbg_bkpt(enc);
-	if ((c->el == 0 && !(r->flags & F_EL0W)) || (r->flags & F_RO))
+	if ((c->el == 0 && !(r->flags & F_EL0W)) || (r->flags & F_RO) || ((r->flags & F_EL2) && c->el < 2))
 		return false;
 	if (r->write)
 		return r->write(c, v);

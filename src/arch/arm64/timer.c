@@ -45,6 +45,8 @@ uint32_t a64_timer_levels(struct a64 *c)
 		l |= KVM_ARM_DEV_EL1_VTIMER;
 	if ((a64_timer_ctl_read(c, 1) & 7) == 5)
 		l |= KVM_ARM_DEV_EL1_PTIMER;
+	if (a64_pmu_line(c))
+		l |= KVM_ARM_DEV_PMU;
 	return l;
 }
 
@@ -66,5 +68,6 @@ uint64_t a64_timer_next_ns(struct a64 *c)
 		if (ns < best)
 			best = ns;
 	}
-	return best;
+	uint64_t pmu = a64_pmu_next_ns(c);
+	return pmu < best ? pmu : best;
 }

@@ -32,6 +32,10 @@
 #define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \
 		 BIT(27) /* RDTSCP */ | BIT(29) /* LM */)
 
+/* KVM PV leaf: kvmclock (old and new MSRs, kvmclock.c), its stable bit,
+ * and port 0x80 needing no delay. */
+#define KVM_PV_FEATURES (BIT(0) /* CLOCKSOURCE */ | BIT(1) /* NOP_IO_DELAY */ | \
+			 BIT(3) /* CLOCKSOURCE2 */ | BIT(24) /* CLOCKSOURCE_STABLE_BIT */)
 #define SIGNATURE 0x000306a9u   /* family 6, model 0x3a, stepping 9 */
 #define MAX_CPUID_ENTRIES 256   /* KVM_MAX_CPUID_ENTRIES */
 
@@ -80,7 +84,7 @@ int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	    XSAVE_SIZE, 0);
 	put(&t[n++], 0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, FD1_EAX, 0, 0, 0);
 	put(&t[n++], 0x40000000, 0, 0, 0x40000001, str4("KVMK"), str4("VMKV"), str4("M\0\0\0"));
-	put(&t[n++], 0x40000001, 0, 0, 0, 0, 0, 0);
+	put(&t[n++], 0x40000001, 0, 0, KVM_PV_FEATURES, 0, 0, 0);
 	put(&t[n++], 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
 	put(&t[n++], 0x80000001, 0, 0, 0, 0, F81_ECX, F81_EDX);
 	for (int i = 0; i < 3; i++) {

@@ -11,7 +11,8 @@
 
 #include "arch/x86/fp.h"
 
-enum { M_END = 1 };   /* the instruction ends a block */
+enum { M_END = 1 };   /* the instruction ends a block (a Jcc does not: it leaves
+                         * the block only when taken, see exec.c) */
 
 struct mnem {
 	x86_fn fn;
@@ -71,7 +72,7 @@ static const struct mnem table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	E(LES, lxs, X86_ES), E(LSS, lxs, X86_SS), E(LDS, lxs, X86_DS), E(LFS, lxs, X86_FS),
 	E(LGS, lxs, X86_GS),
 	/* control transfer */
-	E(JMP, jmp, 0), CC(J, jcc, M_END), E(CALL, call, 0), E(RET, ret, 0),
+	E(JMP, jmp, 0), CC(J, jcc, 0), E(CALL, call, 0), E(RET, ret, 0),
 	E(LOOP, loop, 0), E(LOOPE, loop, 1), E(LOOPNE, loop, 2),
 	E(JCXZ, jcxz, 0), E(JECXZ, jcxz, 0), E(JRCXZ, jcxz, 0),
 	E(INT, int, 0), E(INT3, int, 1), E(INTO, int, 2), E(INT1, int, 3),
@@ -329,9 +330,6 @@ static void fixup(const ZydisDecodedInstruction *zi, struct x86_insn *o, uint8_t
 			if (!o->sub)
 				*flags |= M_END;
 		} else {
-			if (o->op[1].kind == OPK_IMM)
-				o->op[1].val = (int64_t)((uint64_t)o->op[1].val &
-							 x86_szmask(o->op[1].size));
 			o->fn = x86_mov_fast(o);
 		}
 		break;
@@ -347,7 +345,17 @@ static void fixup(const ZydisDecodedInstruction *zi, struct x86_insn *o, uint8_t
 				x86_fn f = x86_alu_fast(o->sub, o->op[0].size, o->op[1].kind == OPK_IMM);
 				if (f)
 					o->fn = f;
+			} else if (o->op[1].kind == OPK_MEM && o->op[1].size == o->op[0].size) {
+				x86_fn f = x86_alu_fast_rm(o->sub, o->op[0].size);
+				if (f)
+					o->fn = f;
 			}
+		} else if (o->nops == 2 && o->op[0].kind == OPK_MEM && !o->lock &&
+			   (o->op[1].kind == OPK_IMM ||
+			    (o->op[1].kind == OPK_REG && o->op[1].size == o->op[0].size))) {
+			x86_fn f = x86_alu_fast_m(o->sub, o->op[0].size, o->op[1].kind == OPK_IMM);
+			if (f)
+				o->fn = f;
 		}
 		break;
 	case ZYDIS_MNEMONIC_IMUL:
@@ -444,6 +452,18 @@ bool x86_decode(const struct x86_cpu *cpu, const uint8_t *code, unsigned avail,
 			out->rep = (cond && rep == 0xf2) ? X86_REP_NE : X86_REP_E;
 	}
 	fixup(&zi, out, &flags);
+	if (out->fn == x86_h_alu && out->nops == 1 && out->op[0].kind == OPK_REG) {
+		x86_fn f = x86_alu1_fast(out->sub, out->op[0].size);
+		if (f)
+			out->fn = f;
+	}
+	if (out->fn == x86_h_shift && out->op[0].kind == OPK_REG &&
+	    (out->nops == 1 || out->op[1].kind == OPK_IMM || out->op[1].kind == OPK_REG))
+		out->fn = x86_h_shift_r;
+	if (out->fn == x86_h_jcc) {
+		out->jcc = 1;
+		out->fn = x86_jcc_fast(out->sub);
+	}
 	*ends = flags & M_END;
 	return true;
 }

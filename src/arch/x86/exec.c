@@ -1,6 +1,7 @@
 /* The block cache and the execution loop.
  *
- * A block is a run of decoded instructions inside one guest-physical page,
+ * A block is a run of decoded instructions inside one guest-physical page
+ * (it goes on past a conditional branch, which leaves it when taken),
  * keyed by its start address and the mode bits that change decoding. It
  * keeps a copy of the bytes it was decoded from. A block is trusted while
  * its stamps are current: the cache epoch (bumped on every KVM_RUN entry,
@@ -253,7 +254,7 @@ static struct x86_block *build(struct x86_cpu *cpu, struct x86_block_cache *bc,
 	b->chain[0] = b->chain[1] = NULL;
 	b->chain_next = 0;
 	const struct x86_insn *last = &b->insn[n - 1];
-	b->branch_end = last->fn == x86_h_jcc || last->fn == x86_h_loop || last->fn == x86_h_jcxz ||
+	b->branch_end = last->jcc || last->fn == x86_h_loop || last->fn == x86_h_jcxz ||
 			((last->fn == x86_h_jmp || last->fn == x86_h_call) && !last->far &&
 			 last->op[0].kind == OPK_IMM);
 	b->gpa = gpa;
@@ -369,13 +370,13 @@ enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
 			if (cpu->event_waiting && (cpu->rflags & X86_IF) && !cpu->shadow)
 				return X86_STOP_EVENT_WINDOW;
 		}
-		if (bc->nblocks > BLK_LIMIT) {
-			do_flush(bc);
-			prev = NULL;
-		}
-
 		struct x86_block *b = prev ? chained(cpu, bc, prev, prev_lin, &lin) : NULL;
 		if (!b) {
+			/* Only a lookup builds blocks, so the cache grows only here. */
+			if (bc->nblocks > BLK_LIMIT) {
+				do_flush(bc);
+				prev = NULL;
+			}
 			b = lookup(cpu, bc, &lin);
 			if (prev && b->page && !((lin ^ prev_lin) & ~(SK_PAGE_SIZE - 1))) {
 				prev->chain[prev->chain_next] = b;
@@ -390,13 +391,19 @@ enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
 		int r = X86_NEXT;
 		bc->cur = b;
 		bc->cur_stale = false;
+		/* RIP is carried in a register from one instruction to the next
+		 * (not reloaded from cpu->rip, which would chain every instruction
+		 * behind a store-to-load round trip); a handler that moves RIP and
+		 * still returns X86_NEXT ends the block. */
+		uint64_t rip = cpu->rip;
 		for (; i < end; i++) {
-			uint64_t rip = cpu->rip;
+			uint64_t next = (rip + i->len) & ripmask;
 			cpu->insn_rip = rip;
-			cpu->rip = (rip + i->len) & ripmask;
+			cpu->rip = next;
 			r = i->fn(cpu, i);
-			if (__builtin_expect(r != X86_NEXT || bc->cur_stale, 0))
+			if (__builtin_expect(r != X86_NEXT || bc->cur_stale || cpu->rip != next, 0))
 				break;
+			rip = next;
 		}
 		bc->cur = NULL;
 		if (bc->flush_pending)
@@ -418,9 +425,11 @@ enum x86_stop x86_execute(struct x86_cpu *cpu, bool single_step)
 		}
 		if (r == X86_HALT)
 			return X86_STOP_HLT;
-		/* Near branches and running off the end keep the translation. */
+		/* Near branches and running off the end keep the translation: a
+		 * taken Jcc may leave from the middle of a block. */
 		if (!bc->cur_stale && b->page && b->mkey == mode_key(cpu) &&
-		    (r == X86_NEXT || (r == X86_END && i == end - 1 && b->branch_end))) {
+		    (r == X86_NEXT ||
+		     (r == X86_END && (i->jcc || (i == end - 1 && b->branch_end))))) {
 			prev = b;
 			prev_lin = lin;
 		}

@@ -352,6 +352,20 @@ int x86_h_shift(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
+/* A full register shifted by an immediate, 1 or CL (chosen at decode). */
+int x86_h_shift_r(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	unsigned d = i->op[0].reg, size = i->op[0].size;
+	uint64_t n = 1;
+	if (i->nops > 1)
+		n = i->op[1].kind == OPK_IMM ? (uint64_t)i->op[1].val : cpu->gpr[i->op[1].reg];
+	uint64_t fl = cpu->rflags;
+	uint64_t r = shift_tab[i->sub][x86_szidx(size)](cpu->gpr[d] & x86_szmask(size), n, &fl);
+	x86_gpr_set(cpu, d, size, r);
+	cpu->rflags = fl;
+	return X86_NEXT;
+}
+
 /* SHLD/SHRD: sub 0 = left, 1 = right; op[2] the count (imm8 or CL). */
 static uint64_t shxd_host(int right, unsigned size, uint64_t a, uint64_t b, uint8_t n,
 			  uint64_t *f)
@@ -902,15 +916,39 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
  * table calls or size switches; the flags come from the host exactly as
  * in the generic path. */
 
-#define FAST1(name, insn, store, sfx, T, S)                                      \
+/* IN: how the asm takes the guest flags. Operations that write all six
+ * status flags ignore the old ones (no seeding: the host sets every bit
+ * we read back, so the result is the same), which keeps consecutive ALU
+ * instructions from waiting on each other's flags; ADC/SBB need CF. */
+#define SEED_NO(f)  0
+#define SEED_YES(f) fl_seed(f)
+#define FLIN_NO  ""
+#define FLIN_YES FL_IN
+
+#define FAST1(name, insn, store, seed, sfx, T, S)                                \
+	/* Not LOCKed: read, compute, write; the flags change only once the \
+	 * write has not faulted, as in x86_h_alu. */                            \
+	static inline int fast_##name##_m##S(struct x86_cpu *cpu, const struct x86_insn *i, T y) \
+	{                                                                        \
+		const struct x86_op *m = &i->op[0];                              \
+		uint64_t off = x86_ea(cpu, i, m);                                \
+		T x = (T)x86_read_fast(cpu, m->seg, off, S);                     \
+		uint32_t ax = SEED_##seed(cpu->rflags);                          \
+		__asm__(FLIN_##seed insn sfx " %[y], %[x]" FL_OUT                \
+			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
+		if (store)                                                       \
+			x86_write_fast(cpu, m->seg, off, S, x);                  \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
+		return X86_NEXT;                                                 \
+	}                                                                        \
 	static int fast_##name##_rr##S(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
 		unsigned d = i->op[0].reg;                                       \
 		T x = (T)cpu->gpr[d], y = (T)cpu->gpr[i->op[1].reg];             \
-		uint64_t f = cpu->rflags; uint32_t ax = fl_seed(f);              \
-		__asm__(FL_IN insn sfx " %[y], %[x]" FL_OUT                      \
+		uint32_t ax = SEED_##seed(cpu->rflags);                          \
+		__asm__(FLIN_##seed insn sfx " %[y], %[x]" FL_OUT                \
 			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
-		cpu->rflags = fl_back(f, ax);                                    \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		if (store)                                                       \
 			x86_gpr_set(cpu, d, S, x);                               \
 		return X86_NEXT;                                                 \
@@ -919,27 +957,53 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 	{                                                                        \
 		unsigned d = i->op[0].reg;                                       \
 		T x = (T)cpu->gpr[d], y = (T)i->op[1].val;                       \
-		uint64_t f = cpu->rflags; uint32_t ax = fl_seed(f);              \
-		__asm__(FL_IN insn sfx " %[y], %[x]" FL_OUT                      \
+		uint32_t ax = SEED_##seed(cpu->rflags);                          \
+		__asm__(FLIN_##seed insn sfx " %[y], %[x]" FL_OUT                \
 			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
-		cpu->rflags = fl_back(f, ax);                                    \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		if (store)                                                       \
 			x86_gpr_set(cpu, d, S, x);                               \
 		return X86_NEXT;                                                 \
+	}                                                                        \
+	static int fast_##name##_rm##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		const struct x86_op *m = &i->op[1];                              \
+		T y = (T)x86_read_fast(cpu, m->seg, x86_ea(cpu, i, m), S);      \
+		unsigned d = i->op[0].reg;                                       \
+		T x = (T)cpu->gpr[d];                                            \
+		uint32_t ax = SEED_##seed(cpu->rflags);                          \
+		__asm__(FLIN_##seed insn sfx " %[y], %[x]" FL_OUT                \
+			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
+		if (store)                                                       \
+			x86_gpr_set(cpu, d, S, x);                               \
+		return X86_NEXT;                                                 \
+	}                                                                        \
+	static int fast_##name##_mr##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		return fast_##name##_m##S(cpu, i, (T)cpu->gpr[i->op[1].reg]);    \
+	}                                                                        \
+	static int fast_##name##_mi##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		return fast_##name##_m##S(cpu, i, (T)i->op[1].val);              \
 	}
 
-#define FAST(name, insn, store)                                                  \
-	FAST1(name, insn, store, "b", uint8_t, 1)                               \
-	FAST1(name, insn, store, "w", uint16_t, 2)                              \
-	FAST1(name, insn, store, "l", uint32_t, 4)                              \
-	FAST1(name, insn, store, "q", uint64_t, 8)                              \
-	static const x86_fn fast_##name##_tab[2][4] = {                          \
+#define FAST(name, insn, store, seed)                                            \
+	FAST1(name, insn, store, seed, "b", uint8_t, 1)                         \
+	FAST1(name, insn, store, seed, "w", uint16_t, 2)                        \
+	FAST1(name, insn, store, seed, "l", uint32_t, 4)                        \
+	FAST1(name, insn, store, seed, "q", uint64_t, 8)                        \
+	static const x86_fn fast_##name##_tab[3][4] = {                          \
 		{ fast_##name##_rr1, fast_##name##_rr2, fast_##name##_rr4, fast_##name##_rr8 }, \
-		{ fast_##name##_ri1, fast_##name##_ri2, fast_##name##_ri4, fast_##name##_ri8 } };
+		{ fast_##name##_ri1, fast_##name##_ri2, fast_##name##_ri4, fast_##name##_ri8 }, \
+		{ fast_##name##_rm1, fast_##name##_rm2, fast_##name##_rm4, fast_##name##_rm8 } }; \
+	static const x86_fn fast_##name##_mtab[2][4] = {                         \
+		{ fast_##name##_mr1, fast_##name##_mr2, fast_##name##_mr4, fast_##name##_mr8 }, \
+		{ fast_##name##_mi1, fast_##name##_mi2, fast_##name##_mi4, fast_##name##_mi8 } };
 
-FAST(add, "add", 1) FAST(or, "or", 1) FAST(adc, "adc", 1) FAST(sbb, "sbb", 1)
-FAST(and, "and", 1) FAST(sub, "sub", 1) FAST(xor, "xor", 1) FAST(cmp, "cmp", 0)
-FAST(test, "test", 0)
+FAST(add, "add", 1, NO) FAST(or, "or", 1, NO) FAST(adc, "adc", 1, YES)
+FAST(sbb, "sbb", 1, YES) FAST(and, "and", 1, NO) FAST(sub, "sub", 1, NO)
+FAST(xor, "xor", 1, NO) FAST(cmp, "cmp", 0, NO) FAST(test, "test", 0, NO)
 
 static const x86_fn (*const fast_tab[ALU_TEST + 1])[4] = {
 	[ALU_ADD] = fast_add_tab, [ALU_OR] = fast_or_tab, [ALU_ADC] = fast_adc_tab,
@@ -952,4 +1016,66 @@ x86_fn x86_alu_fast(unsigned op, unsigned size, bool imm)
 	if (op > ALU_TEST)
 		return 0;
 	return fast_tab[op][imm][x86_szidx(size)];
+}
+
+static const x86_fn (*const fast_mtab[ALU_TEST + 1])[4] = {
+	[ALU_ADD] = fast_add_mtab, [ALU_OR] = fast_or_mtab, [ALU_ADC] = fast_adc_mtab,
+	[ALU_SBB] = fast_sbb_mtab, [ALU_AND] = fast_and_mtab, [ALU_SUB] = fast_sub_mtab,
+	[ALU_XOR] = fast_xor_mtab, [ALU_CMP] = fast_cmp_mtab, [ALU_TEST] = fast_test_mtab,
+};
+
+x86_fn x86_alu_fast_m(unsigned op, unsigned size, bool imm)
+{
+	if (op > ALU_TEST)
+		return 0;
+	return fast_mtab[op][imm][x86_szidx(size)];
+}
+
+/* INC, DEC, NEG, NOT of a full register. */
+#define FASTU1(name, insn, seed, sfx, T, S)                                      \
+	static int fastu_##name##_r##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		unsigned d = i->op[0].reg;                                       \
+		T x = (T)cpu->gpr[d];                                            \
+		uint32_t ax = SEED_##seed(cpu->rflags);                          \
+		__asm__(FLIN_##seed insn sfx " %[x]" FL_OUT                      \
+			: [x] "+r"(x), "+a"(ax) : : "cc");                       \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
+		x86_gpr_set(cpu, d, S, x);                                       \
+		return X86_NEXT;                                                 \
+	}
+#define FASTU(name, insn, seed)                                                  \
+	FASTU1(name, insn, seed, "b", uint8_t, 1)                               \
+	FASTU1(name, insn, seed, "w", uint16_t, 2)                              \
+	FASTU1(name, insn, seed, "l", uint32_t, 4)                              \
+	FASTU1(name, insn, seed, "q", uint64_t, 8)                              \
+	static const x86_fn fastu_##name##_tab[4] = {                            \
+		fastu_##name##_r1, fastu_##name##_r2, fastu_##name##_r4, fastu_##name##_r8 };
+
+/* INC/DEC keep CF, so they take the guest flags in. */
+FASTU(inc, "inc", YES) FASTU(dec, "dec", YES) FASTU(neg, "neg", NO)
+
+static int not_r(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	unsigned d = i->op[0].reg;
+	x86_gpr_set(cpu, d, i->op[0].size, ~cpu->gpr[d]);
+	return X86_NEXT;
+}
+
+x86_fn x86_alu1_fast(unsigned op, unsigned size)
+{
+	switch (op) {
+	case ALU_INC: return fastu_inc_tab[x86_szidx(size)];
+	case ALU_DEC: return fastu_dec_tab[x86_szidx(size)];
+	case ALU_NEG: return fastu_neg_tab[x86_szidx(size)];
+	case ALU_NOT: return not_r;
+	default: return 0;
+	}
+}
+
+x86_fn x86_alu_fast_rm(unsigned op, unsigned size)
+{
+	if (op > ALU_TEST)
+		return 0;
+	return fast_tab[op][2][x86_szidx(size)];
 }

@@ -70,8 +70,39 @@ int x86_h_jcc(struct x86_cpu *cpu, const struct x86_insn *i)
 		uint64_t t = rel_target(cpu, i);
 		check_target(cpu, t);
 		cpu->rip = t;
+		return X86_END;
 	}
+	/* Not taken: the block goes on (blocks run past a Jcc). */
+	return X86_NEXT;
+}
+
+/* Jcc with its condition fixed at decode time (x86_jcc_fast). */
+static int jcc_taken(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	uint64_t t = rel_target(cpu, i);
+	check_target(cpu, t);
+	cpu->rip = t;
 	return X86_END;
+}
+
+#define JCC(cc)                                                                  \
+	static int jcc_##cc(struct x86_cpu *cpu, const struct x86_insn *i)       \
+	{                                                                        \
+		if (x86_cond(cpu->rflags, cc))                                   \
+			return jcc_taken(cpu, i);                                \
+		return X86_NEXT;                                                 \
+	}
+JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
+JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)
+
+static const x86_fn jcc_tab[16] = {
+	jcc_0, jcc_1, jcc_2, jcc_3, jcc_4, jcc_5, jcc_6, jcc_7,
+	jcc_8, jcc_9, jcc_10, jcc_11, jcc_12, jcc_13, jcc_14, jcc_15,
+};
+
+x86_fn x86_jcc_fast(unsigned cc)
+{
+	return jcc_tab[cc & 15];
 }
 
 int x86_h_call(struct x86_cpu *cpu, const struct x86_insn *i)

@@ -9,7 +9,8 @@ int x86_h_mov(struct x86_cpu *cpu, const struct x86_insn *i)
 }
 
 /* MOV by operand shape (x86_mov_fast picks one at decode time). An
- * immediate source arrives already masked to its size. */
+ * immediate (decoded as 8 bytes, already extended) is cut to the
+ * destination's size by the write, as in x86_h_mov. */
 static int mov_rr(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, cpu->gpr[i->op[1].reg]);
@@ -47,7 +48,7 @@ static int mov_mi(struct x86_cpu *cpu, const struct x86_insn *i)
 x86_fn x86_mov_fast(const struct x86_insn *i)
 {
 	const struct x86_op *d = &i->op[0], *s = &i->op[1];
-	if (i->nops != 2 || d->size != s->size)
+	if (i->nops != 2 || (s->kind != OPK_IMM && d->size != s->size))
 		return x86_h_mov;
 	if (d->kind == OPK_REG) {
 		switch (s->kind) {
@@ -79,7 +80,8 @@ int x86_h_movx(struct x86_cpu *cpu, const struct x86_insn *i)
 
 int x86_h_lea(struct x86_cpu *cpu, const struct x86_insn *i)
 {
-	x86_op_write(cpu, i, &i->op[0], x86_ea(cpu, i, &i->op[1]));
+	/* The destination is always a 16/32/64-bit register. */
+	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, x86_ea(cpu, i, &i->op[1]));
 	return X86_NEXT;
 }
 

@@ -62,6 +62,7 @@ struct x86_insn {
 	uint8_t nops;
 	uint16_t mnem;   /* ZydisMnemonic, for error reports */
 	uint8_t far;     /* a far branch */
+	uint8_t jcc;     /* a Jcc (its handler may be a per-condition one) */
 	uint16_t fop;    /* x87 last-opcode value (FOP) */
 	const struct x86_fpinfo *fp;   /* x87/MMX/SSE (fp.h) */
 };
@@ -123,6 +124,9 @@ static inline uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *
 	return a & x86_szmask(i->asize);
 }
 
+/* Always inlined: a handler's operands are usually of known kinds after
+ * inlining, and an out-of-line copy costs a call per operand. */
+__attribute__((always_inline))
 static inline uint64_t x86_op_read(struct x86_cpu *cpu, const struct x86_insn *i,
 				   const struct x86_op *o)
 {
@@ -143,6 +147,7 @@ static inline uint64_t x86_op_read(struct x86_cpu *cpu, const struct x86_insn *i
 }
 
 /* Write v (of operand size o->size) to a register or memory operand. */
+__attribute__((always_inline))
 static inline void x86_op_write(struct x86_cpu *cpu, const struct x86_insn *i,
 				const struct x86_op *o, uint64_t v)
 {
@@ -194,6 +199,16 @@ uint64_t x86_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *r
 x86_fn x86_alu_fast(unsigned op, unsigned size, bool imm);
 /* The specialized MOV handler for operand shapes (x86_h_mov otherwise). */
 x86_fn x86_mov_fast(const struct x86_insn *i);
+/* Jcc for condition cc (encoding order), same behaviour as x86_h_jcc. */
+x86_fn x86_jcc_fast(unsigned cc);
+/* Shift/rotate of a full register by an immediate, 1 or CL (sub as for
+ * x86_h_shift), and ALU op with a register destination and memory source. */
+int x86_h_shift_r(struct x86_cpu *cpu, const struct x86_insn *i);
+x86_fn x86_alu_fast_rm(unsigned op, unsigned size);
+/* INC/DEC/NEG/NOT of a full register (ALU_INC...ALU_NOT), or NULL. */
+x86_fn x86_alu1_fast(unsigned op, unsigned size);
+/* ALU op on a memory destination (not LOCKed) with a register or immediate source. */
+x86_fn x86_alu_fast_m(unsigned op, unsigned size, bool imm);
 
 /* Read-modify-write of a memory operand, atomic on the host when LOCKed
  * and the operand is plain RAM. fn computes the new value from the old

@@ -9,6 +9,8 @@
 #include "arch/x86/irq.h"
 #include "arch/x86/sys.h"
 
+#define MSR_KVM_WALL_CLOCK 0x11
+#define MSR_KVM_SYSTEM_TIME 0x12
 #define MSR_TSC 0x10
 #define MSR_APIC_BASE 0x1b
 #define MSR_FEATURE_CONTROL 0x3a
@@ -23,6 +25,8 @@
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MCG_CTL 0x17b
+#define MSR_MC0_CTL 0x400
+#define MCE_BANKS 32         /* KVM_MAX_MCE_BANKS, KVM's MCG_CAP at vCPU creation */
 #define MSR_MISC_ENABLE 0x1a0
 #define MSR_MTRR_VAR 0x200
 #define MSR_MTRR_FIX64K 0x250
@@ -39,6 +43,9 @@
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_ASYNC_PF_EN 0x4b564d02
 
 #define ARCH_CAP_VALUE 0x179ull   /* RDCL_NO, SKIP_L1DFL, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO */
 #define UCODE_REV_VALUE 0x100000000ull
@@ -91,14 +98,17 @@ static bool set_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 	cpu->tsc_offset = val - x86_host_ns();
 	if (!host)
 		x86_sys(cpu)->ia32_tsc_adjust += val - old;
+	x86_kvmclock_tsc_changed(cpu, host);
 	return true;
 }
 
 static bool set_tsc_adjust(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	struct x86_sys *sys = x86_sys(cpu);
-	if (!host)
+	if (!host) {
 		cpu->tsc_offset += val - sys->ia32_tsc_adjust;
+		x86_kvmclock_tsc_changed(cpu, host);
+	}
 	sys->ia32_tsc_adjust = val;
 	return true;
 }
@@ -217,9 +227,9 @@ static bool set_mtrr_def(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool h
 static bool get_const(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 {
 	switch (idx) {
+	case MSR_MCG_CAP: *val = MCE_BANKS; break;
 	case MSR_MTRRCAP: *val = 0x508; break;   /* 8 variable, fixed, WC */
 	case MSR_UCODE_REV: *val = UCODE_REV_VALUE; break;
-	case MSR_ARCH_CAPABILITIES: *val = ARCH_CAP_VALUE; break;
 	default: *val = 0; break;
 	}
 	return true;
@@ -228,6 +238,14 @@ static bool get_const(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 static bool set_ignore(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	return true;
+}
+
+/* The host picks the vCPU's value (KVM_SET_MSRS); the guest's write #GPs. */
+static bool set_arch_cap(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (host)
+		x86_sys(cpu)->arch_capabilities = val;
+	return host;
 }
 
 static bool set_mcg_status(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
@@ -246,6 +264,26 @@ static bool set_mcg_ctl(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool ho
 	return true;
 }
 
+/* The guest may only enable or disable a bank's reporting and clear its status. */
+static bool set_mce_bank(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	unsigned reg = (idx - MSR_MC0_CTL) & 3;
+	if (!host && ((reg == 0 && val && val != ~0ull) || (reg == 1 && val)))
+		return false;
+	x86_sys(cpu)->mce_banks[idx - MSR_MC0_CTL] = val;
+	return true;
+}
+
+static bool set_wall_clock(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	return x86_kvmclock_set_wall_clock(cpu, val, host);
+}
+
+static bool set_system_time(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	return x86_kvmclock_set_system_time(cpu, val, host);
+}
+
 static bool set_tsc_aux(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	if (!host && (val >> 32))
@@ -256,12 +294,17 @@ static bool set_tsc_aux(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool ho
 
 static const struct msr_desc msrs[] = {
 	{MSR_TSC, 1, 0, 0, get_tsc, set_tsc},
+	/* kvmclock (kvmclock.c): the old and _NEW numbers are one MSR each. */
+	{MSR_KVM_WALL_CLOCK, 1, 0, SYS(kvmclock_wall_clock), NULL, set_wall_clock},
+	{MSR_KVM_SYSTEM_TIME, 1, 0, SYS(kvmclock_system_time), NULL, set_system_time},
+	{MSR_KVM_WALL_CLOCK_NEW, 1, 0, SYS(kvmclock_wall_clock), NULL, set_wall_clock},
+	{MSR_KVM_SYSTEM_TIME_NEW, 1, 0, SYS(kvmclock_system_time), NULL, set_system_time},
 	{MSR_APIC_BASE, 1, 0, CPU(apic_base), NULL, set_apic_base},
 	{MSR_FEATURE_CONTROL, 1, 0, SYS(feature_control), NULL, NULL},
 	{MSR_TSC_ADJUST, 1, 0, SYS(ia32_tsc_adjust), NULL, set_tsc_adjust},
 	{MSR_UCODE_REV, 1, 0, 0, get_const, set_ignore},
 	{MSR_SMBASE, 1, F_HOST_ONLY, SYS(smbase), NULL, NULL},
-	{MSR_ARCH_CAPABILITIES, 1, F_RO, 0, get_const, NULL},
+	{MSR_ARCH_CAPABILITIES, 1, 0, SYS(arch_capabilities), NULL, set_arch_cap},
 	{MSR_MTRRCAP, 1, F_RO, 0, get_const, NULL},
 	{MSR_SYSENTER_CS, 1, 0, CPU(sysenter_cs), NULL, NULL},
 	{MSR_SYSENTER_ESP, 1, F_CANON, CPU(sysenter_esp), NULL, NULL},
@@ -274,6 +317,7 @@ static const struct msr_desc msrs[] = {
 	{MSR_MTRR_FIX64K, 1, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
 	{MSR_MTRR_FIX16K, 2, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
 	{MSR_MTRR_FIX4K, 8, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
+	{MSR_MC0_CTL, 4 * MCE_BANKS, 0, SYS(mce_banks), NULL, set_mce_bank},
 	{MSR_PAT, 1, 0, CPU(pat), NULL, set_pat},
 	{MSR_MTRR_DEF_TYPE, 1, 0, CPU(mtrr_def_type), NULL, set_mtrr_def},
 	{MSR_EFER, 1, 0, 0, get_efer, set_efer},
@@ -284,6 +328,9 @@ static const struct msr_desc msrs[] = {
 	{MSR_FS_BASE, 2, 0, 0, get_seg_base, set_seg_base},
 	{MSR_KERNEL_GS_BASE, 1, F_CANON, CPU(kernel_gs_base), NULL, NULL},
 	{MSR_TSC_AUX, 1, 0, CPU(tsc_aux), NULL, set_tsc_aux},
+	/* KVM's other PV MSRs: KVM takes them even when CPUID does not offer
+	 * them (no enforce_pv_feature_cpuid); softkvm offers none, so they hold. */
+	{MSR_KVM_ASYNC_PF_EN, 4, 0, SYS(kvm_pv_msrs), NULL, NULL},
 };
 
 /* KVM_GET_MSR_INDEX_LIST: every MSR above that save/restore should move. */
@@ -292,6 +339,7 @@ const uint32_t x86_msr_index_list[] = {
 	MSR_ARCH_CAPABILITIES, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
 	MSR_MCG_STATUS, MSR_MCG_CTL, MSR_MISC_ENABLE, MSR_PAT, MSR_EFER, MSR_STAR, MSR_LSTAR,
 	MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
+	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 };
 const unsigned x86_msr_index_count = sizeof(x86_msr_index_list) / sizeof(x86_msr_index_list[0]);
 
@@ -387,4 +435,8 @@ void x86_msr_reset(struct x86_cpu *cpu)
 	sys->mcg_status = sys->mcg_ctl = 0;
 	sys->smbase = 0x30000;
 	sys->feature_control = 0;
+	sys->arch_capabilities = ARCH_CAP_VALUE;
+	memset(sys->mce_banks, 0, sizeof(sys->mce_banks));
+	sys->kvmclock_wall_clock = sys->kvmclock_system_time = 0;
+	memset(sys->kvm_pv_msrs, 0, sizeof(sys->kvm_pv_msrs));
 }

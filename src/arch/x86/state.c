@@ -711,6 +711,31 @@ static long ioc_translate(void *obj, void *arg)
 	return 0;
 }
 
+/* The guest TSC is host time at 1 GHz and cannot be scaled: KVM without
+ * TSC scaling takes a rate within 250 ppm of the host's, as here (0 means
+ * the default). */
+static long ioc_set_tsc_khz(void *obj, void *arg)
+{
+	unsigned long khz = (unsigned long)arg;
+	struct x86_sys *sys = x86_sys(cpu_of(obj));
+	if (!khz)
+		khz = sys->tsc_khz;
+	if (khz < 1000000 - 250 || khz > 1000000 + 250)
+		return -EINVAL;
+	return 0;
+}
+
+/* Kept for QEMU's kvmvapic; the TPR shadow page it names is not updated,
+ * which only costs the patched guest its TPR-access shortcut. */
+static long ioc_set_vapic_addr(void *obj, void *arg)
+{
+	struct x86_cpu *cpu = cpu_of(obj);
+	if (!x86_lapic(cpu))
+		return -EINVAL;
+	x86_sys(cpu)->vapic_addr = ((const struct kvm_vapic_addr *)arg)->vapic_addr;
+	return 0;
+}
+
 static long ioc_get_tsc_khz(void *obj, void *arg)
 {
 	return x86_sys(cpu_of(obj))->tsc_khz;
@@ -815,6 +840,8 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		return IRQ_MAX_GSI;
+	case KVM_CAP_ADJUST_CLOCK:
+		return KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME;
 	case KVM_CAP_X2APIC_API:
 		return KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
 	case KVM_CAP_SET_GUEST_DEBUG2:
@@ -853,6 +880,8 @@ const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_IRQFD, x86_ioc_irqfd, NULL, 0},
 	{KVM_GET_PIT2, x86_ioc_get_pit2, NULL, 0},
 	{KVM_SET_PIT2, x86_ioc_set_pit2, NULL, 0},
+	{KVM_GET_CLOCK, x86_ioc_get_clock, NULL, 0},
+	{KVM_SET_CLOCK, x86_ioc_set_clock, NULL, 0},
 	{0, NULL, NULL, 0},
 };
 
@@ -886,6 +915,8 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_GUEST_DEBUG, ioc_set_guest_debug, NULL, 0},
 	{KVM_TRANSLATE, ioc_translate, NULL, 0},
 	{KVM_GET_TSC_KHZ, ioc_get_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_SET_TSC_KHZ, ioc_set_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_SET_VAPIC_ADDR, ioc_set_vapic_addr, NULL, 0},
 	{KVM_GET_LAPIC, x86_ioc_get_lapic, NULL, 0},
 	{KVM_SET_LAPIC, x86_ioc_set_lapic, NULL, 0},
 	{0, NULL, NULL, 0},

@@ -34,6 +34,13 @@ struct x86_sys {
 	uint64_t mcg_status, mcg_ctl;
 	uint64_t smbase;
 	uint64_t feature_control;
+	uint64_t arch_capabilities; /* IA32_ARCH_CAPABILITIES, host-settable */
+	uint64_t mce_banks[4 * 32]; /* MCi_CTL/STATUS/ADDR/MISC, KVM_MAX_MCE_BANKS */
+	uint64_t vapic_addr;        /* KVM_SET_VAPIC_ADDR; the TPR is not mirrored there */
+	uint64_t kvmclock_wall_clock, kvmclock_system_time; /* kvmclock.c */
+	uint32_t kvmclock_gen;      /* x86_vm's kvmclock_gen last published */
+	bool kvmclock_dirty;        /* republish at the next entry */
+	uint64_t kvm_pv_msrs[4];    /* 0x4b564d02..05: async PF, steal time, PV EOI, poll: held only */
 	struct x86_lapic *lapic;   /* in-kernel local APIC (irq.h), or NULL */
 };
 
@@ -48,6 +55,8 @@ struct x86_vm {
 	struct x86_irqfds *irqfds;   /* KVM_IRQFD (irqfd.c), or NULL */
 	bool x2apic_format;          /* KVM_CAP_X2APIC_API: 32-bit IDs in KVM_GET/SET_LAPIC */
 	uint32_t max_vcpu_ids;       /* KVM_CAP_MAX_VCPU_ID, 0 = not set */
+	_Atomic uint64_t kvmclock_offset; /* kvmclock = host ns + this (kvmclock.c) */
+	_Atomic uint32_t kvmclock_gen;    /* bumped by KVM_SET_CLOCK */
 };
 
 static inline struct x86_sys *x86_sys(struct x86_cpu *cpu)
@@ -94,6 +103,17 @@ bool x86_msr_feature_get(uint32_t idx, uint64_t *val);
 bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host);
 bool x86_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host);
 uint64_t x86_host_ns(void);
+
+/* kvmclock.c */
+void x86_kvmclock_vm_init(struct x86_vm *xv);
+uint64_t x86_kvmclock_ns(struct x86_vm *xv);
+void x86_kvmclock_update(struct x86_cpu *cpu);
+void x86_kvmclock_enter(struct x86_cpu *cpu);
+void x86_kvmclock_tsc_changed(struct x86_cpu *cpu, bool host);
+bool x86_kvmclock_set_system_time(struct x86_cpu *cpu, uint64_t val, bool host);
+bool x86_kvmclock_set_wall_clock(struct x86_cpu *cpu, uint64_t val, bool host);
+long x86_ioc_get_clock(void *obj, void *arg);
+long x86_ioc_set_clock(void *obj, void *arg);
 
 /* cpuid.c */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max);

@@ -23,6 +23,7 @@ static int x86_vm_init(struct sk_vm *vm)
 	struct x86_vm *xv = calloc(1, sizeof(*xv));
 	if (!xv)
 		return -ENOMEM;
+	x86_kvmclock_vm_init(xv);
 	vm->arch_vm = xv;
 	return 0;
 }
@@ -344,6 +345,7 @@ static int x86_vcpu_run(struct sk_vcpu *vcpu)
 		return 0;
 	}
 	x86_sys(cpu)->has_run = true;
+	x86_kvmclock_enter(cpu);
 	/* KVM: an UNINITIALIZED AP's KVM_RUN waits for INIT/SIPI, takes
 	 * them, and returns EAGAIN (EINTR on a signal). */
 	if (x86_lapic(cpu) && cpu->mp_state == KVM_MP_STATE_UNINITIALIZED)

@@ -1,0 +1,80 @@
+/* RAS: a guest that consumes poisoned memory (softkvm_poison, the control
+ * socket). What KVM does when a stage-2 fault lands on hardware-poisoned
+ * memory: the vCPU thread gets SIGBUS and KVM_RUN returns (EINTR, the
+ * access not retired) so that the VMM can inject an SEA with
+ * KVM_SET_VCPU_EVENTS(ext_dabt_pending); with KVM_CAP_ARM_SEA_TO_USER the
+ * same event is a KVM_EXIT_ARM_SEA exit instead.
+ */
+#include <errno.h>
+#include <signal.h>
+
+#include "arch/arm64/a64.h"
+#include "kvm/control.h"
+
+/* KVM_EXIT_ARM_SEA's member of kvm_run's exit union (upstream layout). */
+struct arm_sea_exit {
+	uint64_t flags;
+	uint64_t esr;
+	uint64_t gva;
+	uint64_t gpa;
+};
+
+/* The syndrome as ESR_EL2 reports a guest's abort: from a lower EL. */
+static uint64_t sea_esr(int acc, uint32_t iss, uint32_t fsc)
+{
+	uint32_t ec = acc == ACC_X ? EC_IABT_LOW : EC_DABT_LOW;
+	uint32_t s = fsc;
+	if (acc != ACC_X) {
+		s |= iss & ISS_CM;
+		if (acc == ACC_W || (iss & ISS_CM))
+			s |= ISS_WNR;
+	}
+	return ((uint64_t)ec << 26) | ESR_IL | s;
+}
+
+_Noreturn void a64_sea(struct a64 *c, uint64_t va, int acc, uint32_t iss, uint64_t ipa, void *hva, uint32_t fsc)
+{
+	struct kvm_run *run = a64_run(c);
+	/* for KVM_SET_VCPU_EVENTS(ext_dabt_pending) that may follow */
+	c->abort_va = va;
+	c->abort_fsc = fsc;
+	c->mmio.pending = false;
+	if (c->avm->sea_to_user) {
+		struct arm_sea_exit e = {
+			.flags = KVM_EXIT_ARM_SEA_FLAG_GPA_VALID,
+			.esr = sea_esr(acc, iss, fsc),
+			.gva = va,
+			.gpa = ipa,
+		};
+		run->exit_reason = KVM_EXIT_ARM_SEA;
+		memcpy(&run->mmio, &e, sizeof(e));   /* the start of the exit union */
+		a64_exit(c);
+	}
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_OBJERR;
+	si.si_addr = hva;
+	sk_signals_defer(&si);
+	run->exit_reason = KVM_EXIT_INTR;
+	a64_fail(c, -EINTR);
+}
+
+static void flush_vm(struct sk_vm *vm)
+{
+	struct a64_vm *v = vm->arch_vm;
+	atomic_fetch_add_explicit(&v->tlb_gen, 1, memory_order_release);
+}
+
+void a64_ras_vm_init(struct sk_vm *vm, struct a64_vm *v)
+{
+	sk_poison_init(&v->poison);
+	sk_poison_register(vm, &v->poison, flush_vm);
+	sk_control_start();
+}
+
+void a64_ras_vm_destroy(struct sk_vm *vm, struct a64_vm *v)
+{
+	sk_poison_unregister(vm);
+	sk_poison_destroy(&v->poison);
+}

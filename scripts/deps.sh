@@ -3,7 +3,8 @@
 set -eu
 PKGS="gcc clang libc6-dev linux-libc-dev binutils meson ninja-build pkg-config \
 libzydis-dev libcapstone-dev linux-libc-dev-arm64-cross gcc-aarch64-linux-gnu \
-libc6-dev-arm64-cross qemu-user linux-source-6.1 make patch xz-utils python3"
+libc6-dev-arm64-cross qemu-user linux-source-6.1 make patch xz-utils python3 \
+qemu-system-x86 qemu-system-arm"
 missing=""
 for p in $PKGS; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

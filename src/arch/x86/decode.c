@@ -362,6 +362,10 @@ static void fixup(const ZydisDecodedInstruction *zi, struct x86_insn *o, uint8_t
 		if (o->nops == 1) {
 			o->fn = x86_h_mul1;
 			o->sub = 1;
+		} else {
+			x86_fn f = x86_imul_fast(o);
+			if (f)
+				o->fn = f;
 		}
 		break;
 	case ZYDIS_MNEMONIC_MUL:
@@ -459,7 +463,7 @@ bool x86_decode(const struct x86_cpu *cpu, const uint8_t *code, unsigned avail,
 	}
 	if (out->fn == x86_h_shift && out->op[0].kind == OPK_REG &&
 	    (out->nops == 1 || out->op[1].kind == OPK_IMM || out->op[1].kind == OPK_REG))
-		out->fn = x86_h_shift_r;
+		out->fn = x86_shift_fast(out->sub, out->op[0].size);
 	if (out->fn == x86_h_jcc) {
 		out->jcc = 1;
 		out->fn = x86_jcc_fast(out->sub);

@@ -352,18 +352,41 @@ int x86_h_shift(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
-/* A full register shifted by an immediate, 1 or CL (chosen at decode). */
-int x86_h_shift_r(struct x86_cpu *cpu, const struct x86_insn *i)
+/* A full register shifted by an immediate, 1 or CL: one handler per
+ * operation and size (x86_shift_fast), the host instruction inline. The
+ * flags go in, as a zero count leaves them alone. */
+#define SHFAST1(name, insn, sfx, T, S)                                           \
+	static int shf_##name##_r##S(struct x86_cpu *cpu, const struct x86_insn *i) \
+	{                                                                        \
+		unsigned d = i->op[0].reg;                                       \
+		uint8_t n = 1;                                                   \
+		if (i->nops > 1)                                                 \
+			n = i->op[1].kind == OPK_IMM ? (uint8_t)i->op[1].val     \
+						     : (uint8_t)cpu->gpr[i->op[1].reg]; \
+		T x = (T)cpu->gpr[d];                                            \
+		uint32_t ax = fl_seed(cpu->rflags);                              \
+		__asm__(FL_IN insn sfx " %%cl, %[x]" FL_OUT                      \
+			: [x] "+r"(x), "+a"(ax) : "c"(n) : "cc");                \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
+		x86_gpr_set(cpu, d, S, x);                                       \
+		return X86_NEXT;                                                 \
+	}
+#define SHFAST(name, insn)                                                       \
+	SHFAST1(name, insn, "b", uint8_t, 1) SHFAST1(name, insn, "w", uint16_t, 2) \
+	SHFAST1(name, insn, "l", uint32_t, 4) SHFAST1(name, insn, "q", uint64_t, 8)
+
+SHFAST(rol, "rol") SHFAST(ror, "ror") SHFAST(rcl, "rcl") SHFAST(rcr, "rcr")
+SHFAST(shl, "shl") SHFAST(shr, "shr") SHFAST(sal, "sal") SHFAST(sar, "sar")
+
+#define SHROW(name) { shf_##name##_r1, shf_##name##_r2, shf_##name##_r4, shf_##name##_r8 }
+static const x86_fn shf_tab[8][4] = {
+	SHROW(rol), SHROW(ror), SHROW(rcl), SHROW(rcr),
+	SHROW(shl), SHROW(shr), SHROW(sal), SHROW(sar),
+};
+
+x86_fn x86_shift_fast(unsigned sub, unsigned size)
 {
-	unsigned d = i->op[0].reg, size = i->op[0].size;
-	uint64_t n = 1;
-	if (i->nops > 1)
-		n = i->op[1].kind == OPK_IMM ? (uint64_t)i->op[1].val : cpu->gpr[i->op[1].reg];
-	uint64_t fl = cpu->rflags;
-	uint64_t r = shift_tab[i->sub][x86_szidx(size)](cpu->gpr[d] & x86_szmask(size), n, &fl);
-	x86_gpr_set(cpu, d, size, r);
-	cpu->rflags = fl;
-	return X86_NEXT;
+	return shf_tab[sub & 7][x86_szidx(size)];
 }
 
 /* SHLD/SHRD: sub 0 = left, 1 = right; op[2] the count (imm8 or CL). */
@@ -515,6 +538,47 @@ int x86_h_imul(struct x86_cpu *cpu, const struct x86_insn *i)
 	x86_op_write(cpu, i, d, r);
 	cpu->rflags = fl;
 	return X86_NEXT;
+}
+
+/* IMUL r, r/m[, imm] with the r/m a full register or memory: one handler
+ * per size, the host instruction inline. */
+#define IMULF(sfx, T, S)                                                         \
+	static int imul_r##S(struct x86_cpu *cpu, const struct x86_insn *i)      \
+	{                                                                        \
+		const struct x86_op *m = &i->op[1];                              \
+		unsigned d = i->op[0].reg;                                       \
+		T src = m->kind == OPK_MEM ? (T)x86_read_fast(cpu, m->seg, x86_ea(cpu, i, m), S) \
+					   : (T)cpu->gpr[m->reg];                \
+		T x, y;                                                          \
+		if (i->nops > 2) {                                               \
+			x = src;                                                 \
+			y = (T)i->op[2].val;                                     \
+		} else {                                                         \
+			x = (T)cpu->gpr[d];                                      \
+			y = src;                                                 \
+		}                                                                \
+		uint32_t ax = fl_seed(cpu->rflags);                              \
+		__asm__(FL_IN "imul" sfx " %[y], %[x]" FL_OUT                    \
+			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
+		cpu->rflags = fl_back(cpu->rflags, ax);                          \
+		x86_gpr_set(cpu, d, S, x);                                       \
+		return X86_NEXT;                                                 \
+	}
+IMULF("w", uint16_t, 2) IMULF("l", uint32_t, 4) IMULF("q", uint64_t, 8)
+
+x86_fn x86_imul_fast(const struct x86_insn *i)
+{
+	const struct x86_op *d = &i->op[0], *m = &i->op[1];
+	if (i->nops < 2 || d->kind != OPK_REG || m->size != d->size ||
+	    (m->kind != OPK_REG && m->kind != OPK_MEM) ||
+	    (i->nops > 2 && i->op[2].kind != OPK_IMM))
+		return 0;
+	switch (d->size) {
+	case 2: return imul_r2;
+	case 4: return imul_r4;
+	case 8: return imul_r8;
+	default: return 0;
+	}
 }
 
 /* ---- DIV/IDIV: #DE checked here so the host instruction cannot trap ---- */

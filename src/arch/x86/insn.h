@@ -124,9 +124,6 @@ static inline uint64_t x86_ea(const struct x86_cpu *cpu, const struct x86_insn *
 	return a & x86_szmask(i->asize);
 }
 
-/* Always inlined: a handler's operands are usually of known kinds after
- * inlining, and an out-of-line copy costs a call per operand. */
-__attribute__((always_inline))
 static inline uint64_t x86_op_read(struct x86_cpu *cpu, const struct x86_insn *i,
 				   const struct x86_op *o)
 {
@@ -147,7 +144,6 @@ static inline uint64_t x86_op_read(struct x86_cpu *cpu, const struct x86_insn *i
 }
 
 /* Write v (of operand size o->size) to a register or memory operand. */
-__attribute__((always_inline))
 static inline void x86_op_write(struct x86_cpu *cpu, const struct x86_insn *i,
 				const struct x86_op *o, uint64_t v)
 {
@@ -202,11 +198,14 @@ x86_fn x86_mov_fast(const struct x86_insn *i);
 /* Jcc for condition cc (encoding order), same behaviour as x86_h_jcc. */
 x86_fn x86_jcc_fast(unsigned cc);
 /* Shift/rotate of a full register by an immediate, 1 or CL (sub as for
- * x86_h_shift), and ALU op with a register destination and memory source. */
-int x86_h_shift_r(struct x86_cpu *cpu, const struct x86_insn *i);
+ * x86_h_shift). */
+x86_fn x86_shift_fast(unsigned sub, unsigned size);
+/* ALU op with a register destination and a memory source, or NULL. */
 x86_fn x86_alu_fast_rm(unsigned op, unsigned size);
 /* INC/DEC/NEG/NOT of a full register (ALU_INC...ALU_NOT), or NULL. */
 x86_fn x86_alu1_fast(unsigned op, unsigned size);
+/* IMUL r, r/m[, imm] (2- and 3-operand forms), or NULL. */
+x86_fn x86_imul_fast(const struct x86_insn *i);
 /* ALU op on a memory destination (not LOCKed) with a register or immediate source. */
 x86_fn x86_alu_fast_m(unsigned op, unsigned size, bool imm);
 

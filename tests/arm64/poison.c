@@ -9,8 +9,6 @@
  *   R5  KVM_CAP_ARM_SEA_TO_USER: KVM_EXIT_ARM_SEA with esr/flags/gva/gpa
  */
 #include <dlfcn.h>
-#include <pthread.h>
-#include <sys/syscall.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -194,58 +192,6 @@ static void consumed(int step, int r)
 	inject_sea();
 }
 
-/* R1, real hardware poison: the host kernel's SIGBUS BUS_MCEERR_AR while
- * the vCPU touches guest memory is passed on to the vCPU thread and
- * KVM_RUN fails with EINTR. Simulated: the main thread queues that siginfo
- * to the vCPU thread while its guest spins ("b ."). */
-static struct tvcpu hw;
-static volatile pid_t hw_tid;
-static volatile int hw_ret, hw_errno;
-
-static void *hw_thread(void *arg)
-{
-	(void)arg;
-	hw_tid = (pid_t)syscall(SYS_gettid);
-	hw_ret = ioctl(hw.fd, KVM_RUN, 0);
-	hw_errno = errno;
-	return NULL;
-}
-
-static void hw_poison_checks(void)
-{
-	struct tvm vm2;
-	if (tvm_create(&vm2) < 0 || tvcpu_create(&vm2, &hw, 0, 1u << KVM_ARM_VCPU_PSCI_0_2) < 0) {
-		CHECK(0);
-		return;
-	}
-	uint32_t spin = 0x14000000;   /* b . */
-	memcpy(vm2.ram, &spin, 4);
-	set_reg(&hw, CORE_REG(regs.pc), RAM_GPA);
-	sigbus_count = 0;
-	pthread_t t;
-	pthread_create(&t, NULL, hw_thread, NULL);
-	while (!hw_tid)
-		usleep(1000);
-	usleep(50000);   /* in the guest by now */
-	siginfo_t si;
-	memset(&si, 0, sizeof(si));
-	si.si_signo = SIGBUS;
-	si.si_code = BUS_MCEERR_AR;
-	si.si_addr = vm2.ram + 0x2000;
-	CHECK_OK(syscall(SYS_rt_tgsigqueueinfo, getpid(), hw_tid, SIGBUS, &si));
-	pthread_join(t, NULL);
-	CHECK_EQ(-1, hw_ret);
-	CHECK_EQ(EINTR, hw_errno);
-	CHECK_EQ(KVM_EXIT_INTR, hw.run->exit_reason);
-	CHECK_EQ(1, sigbus_count);
-	CHECK_EQ(BUS_MCEERR_AR, sig_code);
-	CHECK(sig_addr == (void *)(vm2.ram + 0x2000));
-	CHECK_EQ(RAM_GPA, get_reg(&hw, CORE_REG(regs.pc)));
-	sigbus_count = 0;
-	close(hw.fd);
-	close(vm2.fd);
-}
-
 static void api_checks(void)
 {
 	CHECK_EQ(1, ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_SEA_TO_USER));
@@ -296,11 +242,8 @@ int main(int argc, char **argv)
 		perror("setup");
 		return 1;
 	}
-	if (is("R1")) {
+	if (is("R1"))
 		api_checks();
-		if (!sea_exit)
-			hw_poison_checks();
-	}
 	if (sea_exit) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_SEA_TO_USER};
 		CHECK_OK(ioctl(vm.fd, KVM_ENABLE_CAP, &cap));

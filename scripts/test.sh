@@ -23,6 +23,7 @@ run clang build-clang
 # softkvm built for an arm64 host, its tests run under qemu-aarch64.
 run aarch64-linux-gnu-gcc build-aarch64 --cross-file cross/aarch64-linux-gnu.ini
 SOFTKVM_BUILD=build scripts/selftests.sh --check || status=1
-logs="$logs build-selftests/testlog-x86_64-check.json"
+SOFTKVM_BUILD_AARCH64=build-aarch64 scripts/selftests.sh --arch aarch64 --check || status=1
+logs="$logs build-selftests/testlog-x86_64-check.json build-selftests/testlog-aarch64-check.json"
 python3 scripts/summary.py $logs
 exit $status

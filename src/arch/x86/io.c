@@ -168,6 +168,16 @@ static bool irqchip_mmio(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool 
 	       x86_ioapic_mmio(ic, gpa, size, write, val);
 }
 
+/* An ioeventfd takes the write (after the I/O permission check). */
+static bool ioeventfd_pio(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val)
+{
+	struct x86_vm *xv = cpu->vm->arch_vm;
+	if (!atomic_load_explicit(&xv->nr_ioeventfds, memory_order_relaxed))
+		return false;
+	pio_check(cpu, port, size);
+	return x86_ioeventfd_write(cpu->vm, true, port, size, val);
+}
+
 uint32_t x86_pio_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 {
 	if (irqchip_port(cpu, port, size)) {
@@ -192,7 +202,7 @@ void x86_pio_out(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t val
 		irqchip_pio(cpu, port, true, &val);
 		return;
 	}
-	if (replay(cpu, port, size, true, true))
+	if (replay(cpu, port, size, true, true) || ioeventfd_pio(cpu, port, size, val))
 		return;
 	flush_retire(cpu);
 	pio_check(cpu, port, size);
@@ -227,6 +237,8 @@ void x86_pio_outs(struct x86_cpu *cpu, uint16_t port, unsigned size, uint32_t va
 		x86_pio_out(cpu, port, size, val);
 		return;
 	}
+	if (ioeventfd_pio(cpu, port, size, val))
+		return;
 	flush_retire(cpu);
 	pio_check(cpu, port, size);
 	record(cpu, port, size, true, true);
@@ -272,7 +284,7 @@ uint64_t x86_mmio_read(struct x86_cpu *cpu, uint64_t gpa, unsigned size)
 void x86_mmio_write(struct x86_cpu *cpu, uint64_t gpa, unsigned size, uint64_t val)
 {
 	if (x86_sys(cpu)->in_delivery || irqchip_mmio(cpu, gpa, size, true, &val) ||
-	    replay(cpu, gpa, size, true, false))
+	    replay(cpu, gpa, size, true, false) || x86_ioeventfd_write(cpu->vm, false, gpa, size, val))
 		return;
 	flush_retire(cpu);
 	record(cpu, gpa, size, true, false);

@@ -837,6 +837,8 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	/* Answered by the core's table today (0); these are the x86 answers. */
 	case KVM_CAP_IRQFD:
 	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:
 		return IRQ_MAX_GSI;
@@ -881,6 +883,7 @@ const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_GET_PIT2, x86_ioc_get_pit2, NULL, 0},
 	{KVM_SET_PIT2, x86_ioc_set_pit2, NULL, 0},
 	{KVM_GET_CLOCK, x86_ioc_get_clock, NULL, 0},
+	{KVM_IOEVENTFD, x86_ioc_ioeventfd, NULL, 0},
 	{KVM_SET_CLOCK, x86_ioc_set_clock, NULL, 0},
 	{0, NULL, NULL, 0},
 };

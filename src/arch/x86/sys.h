@@ -57,6 +57,8 @@ struct x86_vm {
 	uint32_t max_vcpu_ids;       /* KVM_CAP_MAX_VCPU_ID, 0 = not set */
 	_Atomic uint64_t kvmclock_offset; /* kvmclock = host ns + this (kvmclock.c) */
 	_Atomic uint32_t kvmclock_gen;    /* bumped by KVM_SET_CLOCK */
+	struct x86_ioeventfds *ioeventfds; /* KVM_IOEVENTFD (ioeventfd.c), or NULL */
+	_Atomic uint32_t nr_ioeventfds;
 };
 
 static inline struct x86_sys *x86_sys(struct x86_cpu *cpu)
@@ -114,6 +116,12 @@ bool x86_kvmclock_set_system_time(struct x86_cpu *cpu, uint64_t val, bool host);
 bool x86_kvmclock_set_wall_clock(struct x86_cpu *cpu, uint64_t val, bool host);
 long x86_ioc_get_clock(void *obj, void *arg);
 long x86_ioc_set_clock(void *obj, void *arg);
+
+/* ioeventfd.c */
+struct x86_ioeventfds;
+long x86_ioc_ioeventfd(void *obj, void *arg);
+bool x86_ioeventfd_write(struct sk_vm *vm, bool pio, uint64_t addr, unsigned size, uint64_t val);
+void x86_ioeventfd_destroy(struct sk_vm *vm);
 
 /* cpuid.c */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max);

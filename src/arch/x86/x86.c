@@ -32,6 +32,7 @@ static void x86_vm_destroy(struct sk_vm *vm)
 {
 	x86_irqfd_destroy(vm);   /* these threads inject through the irqchip */
 	x86_pit_destroy(vm);
+	x86_ioeventfd_destroy(vm);
 	x86_irqchip_destroy(vm);
 	free(vm->arch_vm);
 	vm->arch_vm = NULL;

@@ -10,26 +10,6 @@ void x86_far_jmp(struct x86_cpu *cpu, const struct x86_insn *i, uint16_t sel, ui
 		 bool call);
 int x86_far_ret(struct x86_cpu *cpu, const struct x86_insn *i);
 
-void x86_desc_to_seg(const uint64_t desc[2], uint16_t sel, struct x86_seg *s)
-{
-	uint64_t d = desc[0];
-	uint32_t limit = (d & 0xffff) | ((d >> 32) & 0xf0000);
-	s->sel = sel;
-	s->base = ((d >> 16) & 0xffffff) | ((d >> 56) & 0xff) << 24;
-	s->type = (d >> 40) & 0xf;
-	s->s = (d >> 44) & 1;
-	s->dpl = (d >> 45) & 3;
-	s->present = (d >> 47) & 1;
-	s->avl = (d >> 52) & 1;
-	s->l = (d >> 53) & 1;
-	s->db = (d >> 54) & 1;
-	s->g = (d >> 55) & 1;
-	s->limit = s->g ? (limit << 12) | 0xfff : limit;
-	s->unusable = 0;
-	if (!s->s)
-		s->base |= desc[1] << 32;
-}
-
 void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel)
 {
 	x86_load_seg(cpu, X86_CS, sel);
@@ -45,7 +25,7 @@ static void read_desc(struct x86_cpu *cpu, uint16_t sel, struct x86_seg *s)
 	uint64_t d[2];
 	if (!x86_read_descriptor(cpu, sel, d))
 		x86_raise(cpu, X86_GP, true, sel & 0xfffc);
-	x86_desc_to_seg(d, sel, s);
+	x86_seg_from_desc(s, sel, d);
 }
 
 /* The target code segment of a far transfer: the checks common to all. */

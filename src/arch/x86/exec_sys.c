@@ -243,7 +243,7 @@ static void sys_desc(struct x86_cpu *cpu, uint16_t sel, uint64_t d[2], struct x8
 		x86_raise(cpu, X86_GP, true, sel & 0xfffc);
 	if (!x86_read_descriptor(cpu, sel, d))
 		x86_raise(cpu, X86_GP, true, sel & 0xfffc);
-	x86_desc_to_seg(d, sel, s);
+	x86_seg_from_desc(s, sel, d);
 	if ((cpu->efer & X86_EFER_LMA) && ((d[1] >> 40) & 0x1f))
 		x86_raise(cpu, X86_GP, true, sel & 0xfffc);
 }
@@ -360,7 +360,7 @@ static bool desc_visible(struct x86_cpu *cpu, uint16_t sel, struct x86_seg *s, b
 	uint64_t d[2];
 	if (!(sel & 0xfffc) || !x86_read_descriptor(cpu, sel, d))
 		return false;
-	x86_desc_to_seg(d, sel, s);
+	x86_seg_from_desc(s, sel, d);
 	if (!s->s) {
 		bool lma = cpu->efer & X86_EFER_LMA;
 		static const uint16_t ok_legacy_lar = 0x1e3e, ok_legacy_lsl = 0x0a0e;

@@ -231,7 +231,7 @@ void x86_set_sp(struct x86_cpu *cpu, uint64_t sp);
 
 /* Segment loads for control transfers (exec_far.c). */
 void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel);
-void x86_desc_to_seg(const uint64_t desc[2], uint16_t sel, struct x86_seg *s);
+
 void x86_set_rflags(struct x86_cpu *cpu, uint64_t v, uint64_t writable);
 uint64_t x86_popf_mask(const struct x86_cpu *cpu, unsigned size);
 

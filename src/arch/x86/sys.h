@@ -86,7 +86,6 @@ void x86_refresh_slots(struct x86_cpu *cpu);
 #define X86_MAXPHYADDR 40
 
 /* seg.c */
-void x86_seg_from_desc(struct x86_seg *s, uint16_t sel, const uint64_t desc[2]);
 void x86_reset_state(struct x86_cpu *cpu, bool init_only);
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu);
 

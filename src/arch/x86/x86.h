@@ -356,6 +356,8 @@ _Noreturn void x86_exit_to_user(struct x86_cpu *cpu);
 /* Load a segment register from a selector with the checks of MOV/POP
  * (protected mode) or the real-mode rule; raises #GP/#SS/#NP. */
 void x86_load_seg(struct x86_cpu *cpu, int sreg, uint16_t sel);
+/* The cached part of a segment from a descriptor read for selector sel. */
+void x86_seg_from_desc(struct x86_seg *s, uint16_t sel, const uint64_t desc[2]);
 /* Read a descriptor (8 bytes; 16 for system descriptors in long mode). */
 bool x86_read_descriptor(struct x86_cpu *cpu, uint16_t sel, uint64_t desc[2]);
 /* MOV to CRn with its #GP checks and side effects (TLB flush, mode). */

@@ -3,6 +3,7 @@
  *   softkvm [--trace] -- PROGRAM [ARGS...]
  *   softkvm [--trace]                 (runs the bundled demo guests)
  *   softkvm [--trace] demo x86|arm64  (runs one of them)
+ *   softkvm [--trace] demo vtimer|nisv|sea  (a seed flow, issue 6)
  *   softkvm poison --pid PID [--vm N] [--parity] GPA LEN
  *   softkvm unpoison --pid PID [--vm N] GPA LEN
  *                                     (fault injection into a running program,
@@ -39,14 +40,15 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: softkvm [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		"       softkvm [OPTIONS]\n"
-		"       softkvm [OPTIONS] demo x86|arm64\n"
+		"       softkvm [OPTIONS] demo x86|arm64|vtimer|nisv|sea\n"
 		"       softkvm poison --pid PID [--vm N|all] [--parity] GPA LEN\n"
 		"       softkvm unpoison --pid PID [--vm N|all] GPA LEN\n"
 		"Run PROGRAM with the Linux KVM API (/dev/kvm) implemented in\n"
 		"software by softkvm, through LD_PRELOAD. With no PROGRAM, run\n"
 		"the bundled x86 demo guest on the reference VMM (softkvm-vmm),\n"
 		"then the arm64 demo guest on softkvm-vmm-arm64; `demo x86` or\n"
-		"`demo arm64` runs one of them.\n"
+		"`demo arm64` runs one of them; `demo vtimer`, `demo nisv` or\n"
+		"`demo sea` runs a seed flow (softkvm-vmm-arm64 --flow NAME).\n"
 		"\n"
 		"  -t, --trace          trace KVM calls and exits (SOFTKVM_TRACE=1)\n"
 		"      --print-preload  print the preload library's path and exit\n"
@@ -161,6 +163,7 @@ struct demo {
 	const char *vmm_what;
 	const char *const *vmm;
 	const char *const *image;
+	const char *flow;	/* softkvm-vmm-arm64 --flow, or NULL */
 };
 
 static const char *const vmm_x86[] = { SOFTKVM_VMM_NAME, NULL };
@@ -172,16 +175,28 @@ static const char *const image_arm64[] = {
 	SOFTKVM_BUILD_DEMO_ARM64, SOFTKVM_RELOC_DEMO_ARM64,
 	SOFTKVM_INSTALL_DEMO_ARM64, NULL,
 };
+/* The seed flows (issue 6): guests/arm64/flows/NAME.bin on
+ * softkvm-vmm-arm64 --flow NAME. */
+#define FLOW_IMAGE(n) { SOFTKVM_BUILD_FLOWS "/" n ".bin", \
+	SOFTKVM_RELOC_FLOWS "/" n ".bin", SOFTKVM_INSTALL_FLOWS "/" n ".bin", NULL }
+static const char *const image_vtimer[] = FLOW_IMAGE("vtimer");
+static const char *const image_nisv[] = FLOW_IMAGE("nisv");
+static const char *const image_sea[] = FLOW_IMAGE("sea");
 static const struct demo demos[] = {
-	{ "x86", "the reference VMM", vmm_x86, image_x86 },
-	{ "arm64", "the arm64 reference VMM", vmm_arm64, image_arm64 },
+	{ "x86", "the reference VMM", vmm_x86, image_x86, NULL },
+	{ "arm64", "the arm64 reference VMM", vmm_arm64, image_arm64, NULL },
+	{ "vtimer", "the arm64 reference VMM", vmm_arm64, image_vtimer,
+	  "vtimer" },
+	{ "nisv", "the arm64 reference VMM", vmm_arm64, image_nisv, "nisv" },
+	{ "sea", "the arm64 reference VMM", vmm_arm64, image_sea, "sea" },
 };
 
-/* argv for running demo d ({vmm, image, NULL}), or NULL (message printed
- * unless quiet). */
+/* argv for running demo d ({vmm, [--flow NAME,] image, NULL}), or NULL
+ * (message printed unless quiet). */
 static char **demo_argv(const struct demo *d, bool quiet)
 {
-	static char *argv[3];
+	static char *argv[5];
+	int n = 0;
 	const char *p = find_file(d->vmm);
 
 	if (!p) {
@@ -197,9 +212,13 @@ static char **demo_argv(const struct demo *d, bool quiet)
 		free(vmm);
 		return NULL;
 	}
-	argv[0] = vmm;
-	argv[1] = strdup(p);
-	argv[2] = NULL;
+	argv[n++] = vmm;
+	if (d->flow) {
+		argv[n++] = (char *)"--flow";
+		argv[n++] = (char *)d->flow;
+	}
+	argv[n++] = strdup(p);
+	argv[n] = NULL;
 	return argv;
 }
 
@@ -236,7 +255,8 @@ static int run_demo(const char *which)
 			return argv ? exec_program(argv) : EXIT_CANNOT_RUN;
 		}
 	if (which) {
-		fprintf(stderr, "softkvm: no demo '%s' (x86, arm64)\n", which);
+		fprintf(stderr, "softkvm: no demo '%s' "
+			"(x86, arm64, vtimer, nisv, sea)\n", which);
 		return EXIT_CANNOT_RUN;
 	}
 	argv = demo_argv(&demos[0], false);

@@ -27,6 +27,10 @@ static void usage(FILE *out)
 		"\n"
 		"  -m, --mem SIZE   guest memory, bytes with optional K/M/G suffix,\n"
 		"                   a bare number is MiB (default 64M)\n"
+		"  -f, --flow NAME  drive a seed flow: vtimer (no GIC: the VMM\n"
+		"                   feeds the vtimer's line back as the IRQ),\n"
+		"                   nisv (LDP/STP to MMIO emulated by the VMM),\n"
+		"                   sea (poisoned RAM: SIGBUS, then an SEA)\n"
 		"  -q, --quiet      no exit summary\n"
 		"  -t, --timeout S  stop the guest after S seconds (status %d)\n"
 		"  -h, --help       this text\n"
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "mem", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "flow", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -85,7 +90,7 @@ int main(int argc, char **argv)
 	unsigned long timeout_s = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:qt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:qf:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_size(optarg, &mem_size) < 0 ||
@@ -98,6 +103,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			vmm.quiet = true;
+			break;
+		case 'f':
+			vmm.flow = optarg;
 			break;
 		case 't':
 			if (parse_timeout(optarg, &timeout_s) < 0) {
@@ -127,8 +135,9 @@ int main(int argc, char **argv)
 	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
 	    vmm_load_image(&vmm, argv[optind], &entry) == 0 &&
 	    vmm_boot(&vmm, entry, 0) == 0 && pl011_init(&vmm) == 0 &&
-	    exitdev_init(&vmm) == 0) {
+	    exitdev_init(&vmm) == 0 && flow_init(&vmm) == 0) {
 		status = vmm_run(&vmm, timeout_s);
+		flow_report(&vmm);
 		if (!vmm.quiet)
 			stats_print(&vmm);
 	}

@@ -16,22 +16,38 @@ int mmio_register(struct vmm *vmm, const char *name, uint64_t base,
 	return 0;
 }
 
+struct mmio_device *mmio_find(struct vmm *vmm, uint64_t addr)
+{
+	for (unsigned i = 0; i < vmm->nmmio; i++) {
+		struct mmio_device *d = &vmm->mmio[i];
+		if (addr - d->base < d->size)
+			return d;
+	}
+	return NULL;
+}
+
+bool mmio_access(struct vmm *vmm, uint64_t addr, bool is_write,
+		 uint8_t *data, unsigned len)
+{
+	struct mmio_device *d = mmio_find(vmm, addr);
+
+	if (!d) {
+		vmm->stats.mmio_unclaimed++;
+		if (!is_write)
+			memset(data, 0, len);
+		return false;
+	}
+	d->accesses++;
+	d->handle(vmm, addr - d->base, is_write, data, len);
+	return true;
+}
+
 void mmio_dispatch(struct vmm *vmm)
 {
 	struct kvm_run *run = vmm->run;
-	uint64_t addr = run->mmio.phys_addr;
 	unsigned len = run->mmio.len > 8 ? 8 : run->mmio.len;
 
-	for (unsigned i = 0; i < vmm->nmmio; i++) {
-		struct mmio_device *d = &vmm->mmio[i];
-		if (addr - d->base < d->size) {
-			d->accesses++;
-			d->handle(vmm, addr - d->base, run->mmio.is_write,
-				  run->mmio.data, len);
-			return;
-		}
-	}
-	vmm->stats.mmio_unclaimed++;
-	if (!run->mmio.is_write)
+	if (!mmio_access(vmm, run->mmio.phys_addr, run->mmio.is_write,
+			 run->mmio.data, len) && !run->mmio.is_write)
 		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 }

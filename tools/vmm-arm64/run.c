@@ -95,6 +95,9 @@ static void handle_exit(struct vmm *vmm)
 		break;
 	case KVM_EXIT_INTR:
 		break;
+	case KVM_EXIT_ARM_NISV:	/* only with the nisv flow's capability */
+		nisv_handle(vmm);
+		break;
 	case KVM_EXIT_SYSTEM_EVENT:
 		handle_system_event(vmm);
 		break;
@@ -123,9 +126,20 @@ int vmm_run(struct vmm *vmm, unsigned long timeout_s)
 			stop_on_signal(vmm);
 			break;
 		}
-		if (ioctl(vmm->vcpu_fd, KVM_RUN, 0) < 0) {
+		int r = ioctl(vmm->vcpu_fd, KVM_RUN, 0);
+		int err = errno;
+		if (vmm->user_irq && userirq_sync(vmm) < 0) {
+			finish(vmm, VMM_STATUS_ERROR);
+			break;
+		}
+		errno = err;
+		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vmm->run->immediate_exit = 0;
+				if (vmm->sea && sea_after_eintr(vmm) < 0) {
+					finish(vmm, VMM_STATUS_ERROR);
+					break;
+				}
 				continue;
 			}
 			fflush(stdout);

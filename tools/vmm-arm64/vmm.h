@@ -22,6 +22,11 @@
 #define VMM_EXIT_BASE 0x09010000ull	/* QEMU virt: the PL031's DR */
 #define VMM_EXIT_SIZE 0x4ull
 
+#define VMM_SCRATCH_BASE 0x09020000ull	/* the nisv flow's device */
+#define VMM_SCRATCH_SIZE 0x80ull
+
+#define VMM_POISON_GPA 0x40200000ull	/* the sea flow's poisoned page */
+
 #define VMM_MAX_EXIT_REASON 64
 #define VMM_MAX_MMIO_DEVICES 4
 
@@ -64,6 +69,16 @@ struct vmm {
 	bool done;
 	int status;
 	int guest_status;	/* last byte written to the exit register */
+
+	/* The seed flows (--flow NAME), see flows.c. */
+	const char *flow;
+	bool user_irq;		/* vtimer: userirq.c is the interrupt controller */
+	bool irq_level;		/* the vCPU's IRQ line as last set */
+	unsigned irq_rises;
+	unsigned nisv_emulated;	/* nisv: instructions the VMM completed */
+	unsigned nisv_aborted;	/* nisv: external aborts injected */
+	bool sea;		/* sea: SIGBUS on KVM_RUN becomes an SEA */
+	unsigned sea_injected;
 };
 
 /* kvm.c: the VM, its RAM and its one vCPU. 0, or -1 (message printed). */
@@ -82,6 +97,18 @@ int vmm_boot(struct vmm *vmm, uint64_t entry, uint64_t dtb);
 int mmio_register(struct vmm *vmm, const char *name, uint64_t base,
 		  uint64_t size, mmio_handler handle);
 void mmio_dispatch(struct vmm *vmm);
+struct mmio_device *mmio_find(struct vmm *vmm, uint64_t addr);
+/* One access by the VMM itself; false if no device claims addr. */
+bool mmio_access(struct vmm *vmm, uint64_t addr, bool is_write,
+		 uint8_t *data, unsigned len);
+
+/* scratch.c: 16 read-back registers at VMM_SCRATCH_BASE. */
+int scratch_init(struct vmm *vmm);
+
+/* nisv.c: flow "nisv", KVM_EXIT_ARM_NISV emulated by the VMM. */
+int nisv_init(struct vmm *vmm);
+void nisv_handle(struct vmm *vmm);
+void nisv_report(const struct vmm *vmm);
 
 /* pl011.c: the UART. */
 int pl011_init(struct vmm *vmm);
@@ -91,6 +118,20 @@ int exitdev_init(struct vmm *vmm);
 
 /* run.c: KVM_RUN until the guest powers off or fails. */
 int vmm_run(struct vmm *vmm, unsigned long timeout_s);
+
+/* flows.c: the --flow table; 0 when none was asked for. */
+int flow_init(struct vmm *vmm);
+void flow_report(const struct vmm *vmm);
+
+/* userirq.c: flow "vtimer", an interrupt controller in the VMM. */
+int userirq_init(struct vmm *vmm);
+int userirq_sync(struct vmm *vmm);
+void userirq_report(const struct vmm *vmm);
+
+/* sea.c: flow "sea", poisoned guest memory forwarded as an SEA. */
+int sea_init(struct vmm *vmm);
+int sea_after_eintr(struct vmm *vmm);
+void sea_report(const struct vmm *vmm);
 
 /* stats.c */
 const char *exit_reason_name(uint32_t reason);

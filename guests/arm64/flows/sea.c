@@ -1,0 +1,54 @@
+/* Flow "sea": the VMM has poisoned the page at 0x40200000. A load from it
+ * reaches the VMM as SIGBUS; the VMM injects an external abort, which this
+ * guest takes as a synchronous external abort (SEA) and reports. MMU off:
+ * the FAR is the physical address. */
+#include "demo.h"
+
+#define POISONED 0x40200010ul
+
+/* start.S: the status to the exit register, then PSCI SYSTEM_OFF. */
+_Noreturn void system_off(uint32_t status);
+
+static volatile uint64_t esr, far, elr;
+static volatile int aborts;
+
+void demo_exception(struct frame *f, uint64_t kind)
+{
+	if (kind != 4 || aborts) {
+		uart_puts("sea: unexpected exception, kind ");
+		uart_put_dec(kind);
+		uart_puts("\n");
+		system_off(1);
+	}
+	esr = read_sysreg(esr_el1);
+	far = read_sysreg(far_el1);
+	elr = f->elr;
+	aborts++;
+	f->elr += 4;	/* the load did not complete: skip it */
+}
+
+int demo_main(void)
+{
+	uint64_t pc, v = 0;
+
+	uart_puts("sea: loading from poisoned memory at ");
+	uart_put_hex(POISONED, 8);
+	uart_puts("\n");
+	__asm__ volatile("adr %0, 1f\n"
+			 "1: ldr %1, [%2]"
+			 : "=&r"(pc), "+r"(v) : "r"(POISONED) : "memory");
+	uart_puts("sea: took a synchronous external abort: ESR_EL1=");
+	uart_put_hex(esr, 8);
+	uart_puts(" (EC ");
+	uart_put_hex(esr >> 26, 2);
+	uart_puts(", FSC ");
+	uart_put_hex(esr & 0x3f, 2);
+	uart_puts(") FAR_EL1=");
+	uart_put_hex(far, 16);
+	uart_puts("\n");
+	int ok = aborts == 1 && (esr >> 26) == 0x25 && (esr & 0x3f) == 0x10 &&
+		 far == POISONED && elr == pc && v == 0;
+	uart_puts(ok ? "sea: SEA at the load, all checks passed\n"
+		     : "sea: FAILED\n");
+	return !ok;
+}

@@ -599,7 +599,9 @@ static bool div_ok(int sgn, unsigned size, uint64_t lo, uint64_t hi, uint64_t d)
 	if (size == 8)
 		n = (__int128)(((unsigned __int128)hi << 64) | lo);
 	else
-		n = (int64_t)((hi << bits) | (lo & x86_szmask(size))) << (64 - 2 * bits) >>
+		/* Sign-extend the 2*bits-wide dividend: shift unsigned, then back
+		 * arithmetically (a signed left shift could overflow). */
+		n = (int64_t)(((hi << bits) | (lo & x86_szmask(size))) << (64 - 2 * bits)) >>
 		    (64 - 2 * bits);
 	if (dd == -1 && n == -((__int128)1 << (2 * bits - 1)))
 		return false;

@@ -270,6 +270,8 @@ static unsigned emit_blob(uint32_t *w, const uint32_t *body, unsigned n)
 	unsigned k = 0;
 	w[k++] = 0xf9400000 | (DIFF_OFF_NZCV / 8) << 10 | 16 << 5 | 0;   /* ldr x0, [x16, #nzcv] */
 	w[k++] = 0xd51b4200;                                            /* msr nzcv, x0 */
+	w[k++] = 0xd2a00000 | (rn(4) << 6) << 5;                         /* movz x0, #rmode << 22 */
+	w[k++] = 0xd51b4400;                                            /* msr fpcr, x0 */
 	for (unsigned i = 0; i < 8; i++)
 		w[k++] = 0x3dc00000 | ((DIFF_OFF_V + 16 * i) / 16) << 10 | 16 << 5 | i;   /* ldr qi */
 	for (unsigned i = 0; i < 16; i++)

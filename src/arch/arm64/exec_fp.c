@@ -1,7 +1,14 @@
 /* A64 scalar floating point (single and double precision): arithmetic,
- * fused multiply-add, compares, conversions, moves. Arithmetic rounds to
- * nearest as the host does; FPSR cumulative flags are not tracked.
+ * fused multiply-add, compares, conversions, moves. Arithmetic runs on the
+ * host's SSE unit with its rounding mode set from FPCR.RMode; the host's
+ * exception flags become FPSR's cumulative flags.
+ *
+ * One difference stays: Arm detects tininess before rounding (FPRound tests
+ * the unrounded exponent), x86 after rounding, so a result that rounds up
+ * to the smallest normal sets UFC on Arm but not here. FPCR.FZ and IDC are
+ * not modelled.
  */
+#include <fenv.h>
 #include <math.h>
 
 #include "arch/arm64/insn.h"
@@ -65,6 +72,40 @@ uint64_t a64_fp_result(uint64_t r, bool d)
 	return isnan_bits(r, d) ? a64_default_nan(d) : r;
 }
 
+/* FPCR.RMode (RN, RP, RM, RZ) as the host's rounding mode. */
+static const int host_rmode[4] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+
+/* Brackets one host operation that rounds per FPCR and raises flags; the
+ * returned mode is the host's own, given back to fp_leave. */
+/* Pins a value in memory at this point: GCC may otherwise move FP
+ * arithmetic across fesetround (GCC bug 34678), even with -frounding-math. */
+#define FP_PIN(x) __asm__ volatile("" : "+m"(x))
+
+int a64_fp_enter(const struct a64 *c)
+{
+	int saved = fegetround();
+	feclearexcept(FE_ALL_EXCEPT);
+	fesetround(host_rmode[(c->fpcr >> 22) & 3]);
+	return saved;
+}
+
+void a64_fp_leave(struct a64 *c, int saved)
+{
+	int e = fetestexcept(FE_ALL_EXCEPT);
+	fesetround(saved);
+	c->fpsr |= (e & FE_INVALID ? 1u : 0) | (e & FE_DIVBYZERO ? 2u : 0) | (e & FE_OVERFLOW ? 4u : 0) |
+		   (e & FE_UNDERFLOW ? 8u : 0) | (e & FE_INEXACT ? 16u : 0);
+}
+
+/* A signalling NaN operand raises Invalid Operation (IOC); the NaN paths
+ * never reach the host's arithmetic, so it is recorded here. */
+static void snan_ioc(struct a64 *c, const uint64_t *ops, unsigned n, bool d)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (issnan_bits(ops[i], d))
+			c->fpsr |= 1u;
+}
+
 static float rs(const struct a64 *c, unsigned r) { return c->v[r].f[0]; }
 static double rd(const struct a64 *c, unsigned r) { return c->v[r].df[0]; }
 static void ws(struct a64 *c, unsigned r, float v)
@@ -100,26 +141,34 @@ static double round_mode(double v, unsigned mode)
 }
 
 /* Float to integer with the architecture's saturation; NaN gives 0. */
-static uint64_t f2i(double v, unsigned mode, bool is_signed, bool sf)
+/* Float to integer with the architecture's saturation; NaN gives 0.
+ * Saturation and NaN raise IOC, an inexact in-range result IXC. */
+static uint64_t f2i(double v, unsigned mode, bool is_signed, bool sf, uint32_t *fpsr)
 {
-	if (isnan(v))
+	if (isnan(v)) {
+		*fpsr |= 1u;
 		return 0;
-	v = round_mode(v, mode);
+	}
+	double r = round_mode(v, mode);
+	uint32_t ixc = r != v ? 16u : 0;
 	if (is_signed) {
 		double lo = sf ? -9223372036854775808.0 : -2147483648.0;
 		double hi = sf ? 9223372036854775808.0 : 2147483648.0;
-		if (v < lo)
-			return sf ? (uint64_t)INT64_MIN : (uint32_t)INT32_MIN;
-		if (v >= hi)
-			return sf ? (uint64_t)INT64_MAX : (uint32_t)INT32_MAX;
-		return sf ? (uint64_t)(int64_t)v : (uint32_t)(int32_t)v;
+		if (r < lo || r >= hi) {
+			*fpsr |= 1u;
+			return r < lo ? (sf ? (uint64_t)INT64_MIN : (uint32_t)INT32_MIN)
+				      : (sf ? (uint64_t)INT64_MAX : (uint32_t)INT32_MAX);
+		}
+		*fpsr |= ixc;
+		return sf ? (uint64_t)(int64_t)r : (uint32_t)(int32_t)r;
 	}
 	double hi = sf ? 18446744073709551616.0 : 4294967296.0;
-	if (v <= 0)
-		return 0;
-	if (v >= hi)
-		return sf ? UINT64_MAX : UINT32_MAX;
-	return sf ? (uint64_t)v : (uint32_t)v;
+	if (r < 0 || r >= hi) {
+		*fpsr |= 1u;
+		return r < 0 ? 0 : sf ? UINT64_MAX : UINT32_MAX;
+	}
+	*fpsr |= ixc;
+	return sf ? (uint64_t)r : (uint32_t)r;
 }
 
 /* long double keeps 64-bit integer conversions exact where it can. */
@@ -172,14 +221,16 @@ void i_fp_conv_int(struct a64 *c, uint32_t insn)
 		if (op >= 4 && rmode)
 			a64_undef(c);
 		double v = d ? rd(c, rn) : (double)rs(c, rn);
-		set_r(c, rd_, f2i(v, op >= 4 ? 4 : rmode, !(op & 1), sf), sf);
+		set_r(c, rd_, f2i(v, op >= 4 ? 4 : rmode, !(op & 1), sf, &c->fpsr), sf);
 		return;
 	}
 	case 2: case 3: {
 		if (rmode)
 			a64_undef(c);
 		float f;
+		int saved = a64_fp_enter(c);
 		double v = i2f(xr(c, rn), op == 2, sf, d, &f);
+		a64_fp_leave(c, saved);
 		if (d)
 			wd(c, rd_, v);
 		else
@@ -202,14 +253,19 @@ void i_fp_conv_fixed(struct a64 *c, uint32_t insn)
 	double mul = ldexp(1.0, (int)fbits);
 	if (rmode == 3 && op <= 1) {
 		double v = (d ? rd(c, rn) : (double)rs(c, rn)) * mul;
-		set_r(c, rd_, f2i(v, 3, op == 0, sf), sf);
+		set_r(c, rd_, f2i(v, 3, op == 0, sf, &c->fpsr), sf);
 	} else if (rmode == 0 && (op == 2 || op == 3)) {
 		float f;
+		int saved = a64_fp_enter(c);
 		double v = i2f(xr(c, rn), op == 2, sf, d, &f) / mul;
+		float fv = (float)v;
+		FP_PIN(v);
+		FP_PIN(fv);
+		a64_fp_leave(c, saved);
 		if (d)
 			wd(c, rd_, v);
 		else
-			ws(c, rd_, (float)v);
+			ws(c, rd_, fv);
 	} else {
 		a64_undef(c);
 	}
@@ -244,7 +300,9 @@ void i_fp_1src(struct a64 *c, uint32_t insn)
 		return;
 	case 3: {
 		uint64_t x = d ? c->v[rn].d[0] : c->v[rn].s[0], out;
+		snan_ioc(c, &x, 1, d);
 		if (!a64_fp_nans(&x, 1, d, c->fpcr, &out)) {
+			int saved = a64_fp_enter(c);
 			if (d) {
 				double q = sqrt(v);
 				memcpy(&out, &q, 8);
@@ -254,24 +312,46 @@ void i_fp_1src(struct a64 *c, uint32_t insn)
 				memcpy(&w, &q, 4);
 				out = w;
 			}
+			a64_fp_leave(c, saved);
 			out = a64_fp_result(out, d);
 		}
 		c->v[r].d[0] = out;
 		c->v[r].d[1] = 0;
 		return;
 	}
-	case 4:   /* FCVT to single */
+	case 4: {   /* FCVT to single */
 		if (!d)
 			a64_undef(c);
-		ws(c, r, (float)v);
+		int saved = a64_fp_enter(c);
+		FP_PIN(v);
+		float n = (float)v;
+		FP_PIN(n);
+		a64_fp_leave(c, saved);
+		ws(c, r, n);
 		return;
-	case 5:   /* FCVT to double */
+	}
+	case 5: {   /* FCVT to double: exact, only a signalling NaN raises */
 		if (d)
 			a64_undef(c);
-		wd(c, r, (double)f);
+		int saved = a64_fp_enter(c);
+		FP_PIN(f);
+		double w = (double)f;
+		FP_PIN(w);
+		a64_fp_leave(c, saved);
+		wd(c, r, w);
 		return;
-	case 8: case 9: case 10: case 11: case 12: case 14: case 15: {
-		unsigned mode = op == 12 ? 4 : op >= 14 ? 0 : op - 8;
+	}
+	case 14: case 15: {   /* FRINTX, FRINTI: FPCR's mode; only FRINTX is inexact */
+		int saved = a64_fp_enter(c);
+		if (d)
+			wd(c, r, op == 14 ? rint(v) : nearbyint(v));
+		else
+			ws(c, r, op == 14 ? rintf(f) : nearbyintf(f));
+		a64_fp_leave(c, saved);
+		return;
+	}
+	case 8: case 9: case 10: case 11: case 12: {
+		unsigned mode = op == 12 ? 4 : op - 8;
 		if (d)
 			wd(c, r, round_mode(v, mode));
 		else
@@ -412,9 +492,13 @@ void i_fp_2src(struct a64 *c, uint32_t insn)
 	unsigned op = BITS(insn, 15, 12), rn = BITS(insn, 9, 5), rm = BITS(insn, 20, 16), r = insn & 31;
 	bool ok;
 	uint64_t x = d ? c->v[rn].d[0] : c->v[rn].s[0], y = d ? c->v[rm].d[0] : c->v[rm].s[0];
+	int saved = a64_fp_enter(c);
 	uint64_t v = a64_fp_op2(op, x, y, d, c->fpcr, &ok);
+	a64_fp_leave(c, saved);
 	if (!ok)
 		a64_undef(c);
+	uint64_t ops[2] = {x, y};
+	snan_ioc(c, ops, 2, d);
 	c->v[r].d[0] = v;
 	c->v[r].d[1] = 0;
 }
@@ -448,6 +532,7 @@ void i_fp_3src(struct a64 *c, uint32_t insn)
 	if (isnan_bits(a, d) && !issnan_bits(a, d) && inf_times_zero && !isnan_bits(n, d) && !isnan_bits(m, d))
 		out = a64_default_nan(d);
 	else if (!a64_fp_nans(ops, 3, d, c->fpcr, &out)) {
+		int saved = a64_fp_enter(c);
 		if (d) {
 			double fa, fn, fm, fr;
 			memcpy(&fa, &a, 8), memcpy(&fn, &n, 8), memcpy(&fm, &m, 8);
@@ -461,8 +546,10 @@ void i_fp_3src(struct a64 *c, uint32_t insn)
 			memcpy(&w, &fr, 4);
 			out = w;
 		}
+		a64_fp_leave(c, saved);
 		out = a64_fp_result(out, d);
 	}
+	snan_ioc(c, ops, 3, d);
 	c->v[r].d[0] = out;
 	c->v[r].d[1] = 0;
 }

@@ -262,6 +262,27 @@ static uint64_t mask_of(unsigned bytes)
 	return bytes == 8 ? ~0ull : (1ull << (bytes * 8)) - 1;
 }
 
+/* A 16-byte compare-and-swap atomic against every other host access to the
+ * pair, plain stores of other vCPUs included. On failure lo and hi get the
+ * memory's value. Returns false (nothing done) when the host cannot. */
+static bool cas128(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nhi, bool *swapped)
+{
+#if defined(__x86_64__)
+	if ((uintptr_t)p & 15)
+		return false;
+	bool ok;
+	__asm__ volatile("lock cmpxchg16b %1"
+			 : "=@ccz"(ok), "+m"(*(volatile uint64_t *)p), "+a"(*lo), "+d"(*hi)
+			 : "b"(nlo), "c"(nhi)
+			 : "memory");
+	*swapped = ok;
+	return true;
+#else
+	(void)p, (void)lo, (void)hi, (void)nlo, (void)nhi, (void)swapped;
+	return false;
+#endif
+}
+
 static void load_excl(struct a64 *c, uint64_t va, unsigned bytes, bool pair, unsigned rt, unsigned rt2)
 {
 	unsigned total = pair ? bytes * 2 : bytes;
@@ -297,7 +318,10 @@ static void store_excl(struct a64 *c, uint64_t va, unsigned bytes, bool pair, un
 	bool ok = c->excl_valid && c->excl_va == va && c->excl_size == total;
 	if (ok) {
 		uint64_t a = xr(c, rt) & mask_of(bytes), b = pair ? xr(c, rt2) & mask_of(bytes) : 0;
-		if (pair && bytes == 8) {
+		uint64_t e0 = c->excl_val[0], e1 = c->excl_val[1];
+		if (pair && bytes == 8 && cas128(p, &e0, &e1, a, b, &ok)) {
+			/* done: the 16-byte CAS compared and stored both halves */
+		} else if (pair && bytes == 8) {
 			pthread_mutex_lock(&c->avm->excl_lock);
 			uint64_t *q = p;
 			ok = __atomic_load_n(q, __ATOMIC_SEQ_CST) == c->excl_val[0] &&
@@ -338,6 +362,10 @@ static void casp(struct a64 *c, uint64_t va, unsigned bytes, unsigned rs, unsign
 		o1 = old >> 32;
 	} else {
 		uint64_t *q = p;
+		bool swapped;
+		o0 = e0, o1 = e1;
+		if (cas128(p, &o0, &o1, n0, n1, &swapped))
+			goto done;
 		pthread_mutex_lock(&c->avm->excl_lock);
 		o0 = __atomic_load_n(q, __ATOMIC_SEQ_CST);
 		o1 = __atomic_load_n(q + 1, __ATOMIC_SEQ_CST);
@@ -347,6 +375,7 @@ static void casp(struct a64 *c, uint64_t va, unsigned bytes, unsigned rs, unsign
 		}
 		pthread_mutex_unlock(&c->avm->excl_lock);
 	}
+done:
 	set_x(c, rs, o0);
 	set_x(c, rs + 1, o1);
 }

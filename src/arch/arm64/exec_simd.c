@@ -5,6 +5,10 @@
 
 #include "arch/arm64/insn.h"
 
+/* FPCR rounding and FPSR flags around host FP operations (exec_fp.c). */
+int a64_fp_enter(const struct a64 *c);
+void a64_fp_leave(struct a64 *c, int saved);
+
 
 typedef struct { uint8_t b[16]; } vreg;
 
@@ -294,6 +298,7 @@ static void fp_vec(struct a64 *c, uint32_t insn)
 			lb = lane(src, i % n_el + 1, eb);
 		}
 		bool ok = true;
+		int saved = a64_fp_enter(c);
 		switch (key) {
 		case 0x1a: case 0x40 | 0x1a: r = a64_fp_op2(2, la, lb, sz, c->fpcr, &ok); break;   /* FADD, FADDP */
 		case 0x20 | 0x1a: r = a64_fp_op2(3, la, lb, sz, c->fpcr, &ok); break;               /* FSUB */
@@ -311,8 +316,9 @@ static void fp_vec(struct a64 *c, uint32_t insn)
 		case 0x1c: r = fcmp_lane(la, lb, sz, 0) ? ~0ull : 0; break;                         /* FCMEQ */
 		case 0x40 | 0x1c: r = fcmp_lane(la, lb, sz, 1) ? ~0ull : 0; break;                  /* FCMGE */
 		case 0x60 | 0x1c: r = fcmp_lane(la, lb, sz, 2) ? ~0ull : 0; break;                  /* FCMGT */
-		default: a64_undef(c);
+		default: r = 0, ok = false; break;
 		}
+		a64_fp_leave(c, saved);
 		if (!ok)
 			a64_undef(c);
 		set_lane(&out, e, eb, r);

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+
+#include "benchopt.h"
 
 #define MEM_SIZE   0x10000	/* one slot, gpa 0..64K */
 #define CODE_ADDR  0x1000
@@ -224,34 +225,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "short", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	uint64_t n = 200000;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "n:sh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			n = strtoull(optarg, NULL, 0);
-			if (!n) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 's':
-			n = 1000;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	uint64_t n;
+	int st = bench_options(argc, argv, 200000, 1000, UINT64_MAX, usage, &n);
+	if (st >= 0)
+		return st;
 
 	double ns[NKINDS];
 	int failed = 0;

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,8 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+
+#include "benchopt.h"
 
 #define SLOT_SIZE   (1ull << 30)
 #define GPA_A       (1ull << 32)
@@ -115,34 +116,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "short", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	uint64_t n = 20000;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "n:sh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			n = strtoull(optarg, NULL, 0);
-			if (!n) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 's':
-			n = 200;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	uint64_t n;
+	int st = bench_options(argc, argv, 20000, 200, UINT64_MAX, usage, &n);
+	if (st >= 0)
+		return st;
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)

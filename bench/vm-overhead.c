@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+
+#include "benchopt.h"
 
 #define MAX_N 1024
 
@@ -72,34 +73,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "short", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	long n = 64;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "n:sh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			n = strtol(optarg, NULL, 0);
-			if (n < 1 || n > MAX_N) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 's':
-			n = 4;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	uint64_t nn;
+	int st = bench_options(argc, argv, 64, 4, MAX_N, usage, &nn);
+	if (st >= 0)
+		return st;
+	long n = (long)nn;
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)

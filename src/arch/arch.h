@@ -36,6 +36,15 @@ struct sk_ioctl {
 	uint32_t flags;
 };
 
+/* A vCPU statistic (KVM_GET_STATS_FD) the core counts for the arch: one
+ * more each time KVM_RUN returns to userspace with exit_reason reason
+ * (SK_STAT_EVERY_EXIT: every return), under the name the arch's KVM uses. */
+#define SK_STAT_EVERY_EXIT UINT32_MAX
+struct sk_exit_stat {
+	uint32_t reason;
+	const char *name;
+};
+
 struct sk_arch_ops {
 	const char *name;
 	/* KVM_CHECK_EXTENSION answers of this arch; vm is NULL on the system fd.
@@ -77,6 +86,8 @@ struct sk_arch_ops {
 	/* KVM_GET_VCPU_MMAP_SIZE in pages, and the pio data page (0 if none). */
 	unsigned vcpu_mmap_pages;
 	unsigned pio_page;
+	/* Exit counters of the vCPU stats, ended by a NULL name (may be NULL). */
+	const struct sk_exit_stat *exit_stats;
 };
 
 /* The architectures this build offers (SK_ARCH_X86 / SK_ARCH_ARM64 are

@@ -31,11 +31,11 @@ static const struct cap core_caps[] = {
 	{KVM_CAP_MAX_VCPUS, SK_MAX_VCPUS},
 	{KVM_CAP_MAX_VCPU_ID, SK_MAX_VCPU_ID},
 	{KVM_CAP_SYSTEM_EVENT_DATA, 1},
+	{KVM_CAP_BINARY_STATS_FD, 1},
 	/* Said no on purpose until they exist: */
 	{KVM_CAP_COALESCED_MMIO, 0},
 	{KVM_CAP_COALESCED_PIO, 0},
 	{KVM_CAP_DIRTY_LOG_RING, 0},
-	{KVM_CAP_BINARY_STATS_FD, 0},
 };
 
 long sk_check_extension(struct sk_vm *vm, long ext)

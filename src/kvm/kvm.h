@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kvm/stats.h"
 #include "mem/memslot.h"
 
 struct sk_arch_ops;
@@ -54,6 +55,7 @@ struct sk_vm {
 	bool dead;
 	unsigned fork_gen;           /* sk_fork_gen when created: VMs do not cross fork */
 	void *arch_vm;               /* owned by the arch */
+	struct sk_stats stats;       /* KVM_GET_STATS_FD: the generic VM stats */
 };
 
 /* A vCPU lives as long as its VM: a reference to a vCPU (its fd, an ioctl
@@ -72,6 +74,7 @@ struct sk_vcpu {
 	sigset_t sigmask;            /* KVM_SET_SIGNAL_MASK */
 	bool io_pending;             /* an IO/MMIO exit awaits completion on re-entry */
 	void *arch_vcpu;             /* owned by the arch */
+	struct sk_stats stats;       /* KVM_GET_STATS_FD: generic, then the arch's exit counters */
 };
 
 /* Bumped in the child of every fork: a VM belongs to the process (the mm)
@@ -105,6 +108,17 @@ static inline const struct sk_slotset *sk_vcpu_ack_slots(struct sk_vcpu *vcpu, s
 	atomic_store_explicit(&vcpu->seen_gen, set->gen, memory_order_release);
 	return set;
 }
+
+/* Statistics (stats.c): set up with the object (a failure leaves the
+ * object without stats: KVM_GET_STATS_FD then fails with ENOMEM). */
+int sk_vm_stats_init(struct sk_vm *vm);
+int sk_vcpu_stats_init(struct sk_vcpu *vcpu);
+void sk_vcpu_count_exit(struct sk_vcpu *vcpu, uint32_t reason);
+void sk_vm_count_flush(struct sk_vm *vm);
+
+/* Sleep a halted vCPU until its requests word moves from seen, or rel
+ * passes (NULL: no limit); keeps the halt statistics. */
+void sk_vcpu_block(struct sk_vcpu *vcpu, uint32_t seen, const struct timespec *rel);
 
 /* Take one reference to a VM; drop it (destroying VM and vCPUs on the last). */
 void sk_vm_get(struct sk_vm *vm);

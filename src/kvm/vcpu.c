@@ -30,6 +30,7 @@ static struct sk_vcpu *find_vcpu(struct sk_vm *vm, uint32_t id)
 void sk_vcpu_free(struct sk_vcpu *vcpu)
 {
 	vcpu->vm->arch->vcpu_destroy(vcpu);
+	sk_stats_destroy(&vcpu->stats);
 	munmap(vcpu->run, vcpu->run_size);
 	pthread_mutex_destroy(&vcpu->run_lock);
 	free(vcpu);
@@ -61,6 +62,7 @@ static struct sk_vcpu *vcpu_alloc(struct sk_vm *vm, uint32_t id, int *fd)
 		munmap(vcpu->run, vcpu->run_size);
 		goto fail;
 	}
+	sk_vcpu_stats_init(vcpu);
 	return vcpu;
 fail:
 	if (*fd >= 0)
@@ -181,6 +183,8 @@ static long vcpu_run(struct sk_vcpu *vcpu, unsigned long arg)
 	pthread_cleanup_push(run_leave, &f);
 	r = run_guest(vcpu);
 	vcpu->vm->arch->vcpu_post_run(vcpu);
+	if (r == 0 || r == -EINTR)
+		sk_vcpu_count_exit(vcpu, r ? KVM_EXIT_INTR : vcpu->run->exit_reason);
 	if (r == 0 && is_io_exit(vcpu->run->exit_reason))
 		vcpu->io_pending = true;
 	pthread_cleanup_pop(1);
@@ -232,6 +236,8 @@ static long vcpu_ioctl_locked(struct sk_vcpu *vcpu, unsigned long cmd, unsigned 
 		return set_signal_mask(vcpu, arg);
 	case KVM_ENABLE_CAP:
 		return enable_cap(vcpu, arg);
+	case KVM_GET_STATS_FD:
+		return sk_stats_fd(&vcpu->stats);
 	}
 	bool found;
 	long r = sk_call_table(vcpu->vm->arch->vcpu_ioctls, vcpu, cmd, arg, &found);

@@ -32,6 +32,7 @@ struct sk_vm *sk_vm_create(const struct sk_arch_ops *arch, unsigned long type)
 		free(vm);
 		return NULL;
 	}
+	sk_vm_stats_init(vm);
 	return vm;
 }
 
@@ -49,6 +50,7 @@ void sk_vm_put(struct sk_vm *vm)
 	free(vm->vcpus);
 	vm->arch->vm_destroy(vm);
 	sk_mem_destroy(&vm->mem);
+	sk_stats_destroy(&vm->stats);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -56,6 +58,7 @@ void sk_vm_put(struct sk_vm *vm)
 void sk_vm_flush_vcpus(struct sk_vm *vm)
 {
 	uint64_t gen = sk_mem_current(&vm->mem)->gen;
+	sk_vm_count_flush(vm);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		sk_vcpu_request(vm->vcpus[i], SK_REQ_TLB_FLUSH);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
@@ -201,6 +204,12 @@ long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg)
 		return enable_cap(vm, arg);
 	case KVM_CHECK_EXTENSION:
 		return sk_check_extension(vm, (long)arg);
+	case KVM_GET_STATS_FD: {
+		pthread_mutex_lock(&vm->lock);
+		long r = sk_stats_fd(&vm->stats);
+		pthread_mutex_unlock(&vm->lock);
+		return r;
+	}
 	}
 	bool found;
 	long r = sk_call_table(vm->arch->vm_ioctls, vm, cmd, arg, &found);

@@ -52,52 +52,36 @@ static mode_t open_mode(int flags, va_list ap)
 
 /* ---- open ---- */
 
+/* The body of every open wrapper: /dev/kvm is ours, anything else goes to
+ * the next definition (libc's), called as `call`. */
+#define OPEN_BODY(name, dirfd, call)                       \
+	va_list ap;                                         \
+	va_start(ap, flags);                                \
+	mode_t mode = open_mode(flags, ap);                 \
+	va_end(ap);                                         \
+	if (is_kvm_path((dirfd), path))                     \
+		return open_kvm(flags);                     \
+	NEXT(name);                                         \
+	return call
+
 EXPORT int open(const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	if (is_kvm_path(AT_FDCWD, path))
-		return open_kvm(flags);
-	NEXT(open);
-	return next_open(path, flags, mode);
+	OPEN_BODY(open, AT_FDCWD, next_open(path, flags, mode));
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	if (is_kvm_path(AT_FDCWD, path))
-		return open_kvm(flags);
-	NEXT(open64);
-	return next_open64(path, flags, mode);
+	OPEN_BODY(open64, AT_FDCWD, next_open64(path, flags, mode));
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	if (is_kvm_path(dirfd, path))
-		return open_kvm(flags);
-	NEXT(openat);
-	return next_openat(dirfd, path, flags, mode);
+	OPEN_BODY(openat, dirfd, next_openat(dirfd, path, flags, mode));
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	if (is_kvm_path(dirfd, path))
-		return open_kvm(flags);
-	NEXT(openat64);
-	return next_openat64(dirfd, path, flags, mode);
+	OPEN_BODY(openat64, dirfd, next_openat64(dirfd, path, flags, mode));
 }
 
 /* The _FORTIFY_SOURCE entries: no mode argument. */

@@ -48,6 +48,19 @@ int vmm_get_reg(struct vmm *vmm, uint64_t id, uint64_t *val)
 	return 0;
 }
 
+/* A synchronous external data abort at the instruction that exited
+ * (KVM_SET_VCPU_EVENTS with ext_dabt_pending). */
+int vmm_inject_ext_dabt(struct vmm *vmm)
+{
+	struct kvm_vcpu_events ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.exception.ext_dabt_pending = 1;
+	if (ioctl(vmm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return fail("KVM_SET_VCPU_EVENTS");
+	return 0;
+}
+
 static int map_ram(struct vmm *vmm, size_t mem_size)
 {
 	vmm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,

@@ -42,38 +42,6 @@ static void usage(FILE *out)
 		VMM_STATUS_TIMEOUT, VMM_STATUS_ERROR);
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	unsigned shift = 20;
-
-	if (errno || end == s || *s == '-')
-		return -1;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 'b': case 'B': shift = 0; end++; break;
-	default: return -1;
-	}
-	if (*end || v > (MAX_MEM_SIZE >> shift))
-		return -1;
-	*out = (size_t)(v << shift);
-	return 0;
-}
-
-static int parse_timeout(const char *s, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return (errno || end == s || *end || *s == '-' ||
-		*out > 86400ul * 365) ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,7 +61,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "m:qf:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_size(optarg, &mem_size) < 0 ||
+			if (vmm_parse_size(optarg, MAX_MEM_SIZE, &mem_size) < 0 ||
 			    mem_size < MIN_MEM_SIZE || mem_size % 4096) {
 				fprintf(stderr, "softkvm-vmm-arm64: bad memory "
 					"size '%s' (a multiple of 4K, 1M..3G)\n",
@@ -108,7 +76,7 @@ int main(int argc, char **argv)
 			vmm.flow = optarg;
 			break;
 		case 't':
-			if (parse_timeout(optarg, &timeout_s) < 0) {
+			if (vmm_parse_timeout(optarg, &timeout_s) < 0) {
 				fprintf(stderr, "softkvm-vmm-arm64: bad timeout "
 					"'%s'\n", optarg);
 				return VMM_STATUS_ERROR;

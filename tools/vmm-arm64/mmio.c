@@ -32,7 +32,7 @@ bool mmio_access(struct vmm *vmm, uint64_t addr, bool is_write,
 	struct mmio_device *d = mmio_find(vmm, addr);
 
 	if (!d) {
-		vmm->stats.mmio_unclaimed++;
+		vmm->mmio_unclaimed++;
 		if (!is_write)
 			memset(data, 0, len);
 		return false;

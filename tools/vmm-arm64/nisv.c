@@ -116,15 +116,8 @@ static int set_rt(struct vmm *vmm, unsigned rt, uint64_t v)
 
 static int inject_abort(struct vmm *vmm)
 {
-	struct kvm_vcpu_events ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.exception.ext_dabt_pending = 1;
-	if (ioctl(vmm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-		fprintf(stderr, "softkvm-vmm-arm64: KVM_SET_VCPU_EVENTS: %s\n",
-			strerror(errno));
+	if (vmm_inject_ext_dabt(vmm) < 0)
 		return -1;
-	}
 	vmm->nisv_aborted++;
 	return 0;
 }

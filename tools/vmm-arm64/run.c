@@ -10,35 +10,6 @@
 
 #include "vmm.h"
 
-static volatile sig_atomic_t stop_signal;
-static struct kvm_run *volatile signalled_run;
-
-/* immediate_exit makes a KVM_RUN that is about to start return EINTR, so a
- * signal between the check of stop_signal and the ioctl is not lost. */
-static void on_stop_signal(int sig)
-{
-	stop_signal = sig;
-	if (signalled_run)
-		signalled_run->immediate_exit = 1;
-}
-
-static int catch_signals(struct vmm *vmm, unsigned long timeout_s)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-
-	sigemptyset(&sa.sa_mask);
-	signalled_run = vmm->run;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0) {
-			perror("softkvm-vmm-arm64: sigaction");
-			return -1;
-		}
-	if (timeout_s)
-		alarm((unsigned)timeout_s);
-	return 0;
-}
-
 static void finish(struct vmm *vmm, int status)
 {
 	fflush(stdout);
@@ -48,15 +19,7 @@ static void finish(struct vmm *vmm, int status)
 
 static void stop_on_signal(struct vmm *vmm)
 {
-	int sig = stop_signal;
-
-	fflush(stdout);
-	if (sig == SIGALRM)
-		fprintf(stderr, "softkvm-vmm-arm64: timed out\n");
-	else
-		fprintf(stderr, "softkvm-vmm-arm64: stopped by signal %d\n",
-			sig);
-	finish(vmm, sig == SIGALRM ? VMM_STATUS_TIMEOUT : 128 + sig);
+	finish(vmm, vmm_stop_status("softkvm-vmm-arm64", VMM_STATUS_TIMEOUT));
 }
 
 static void dump_pc(struct vmm *vmm)
@@ -101,6 +64,10 @@ static void handle_exit(struct vmm *vmm)
 	case KVM_EXIT_SYSTEM_EVENT:
 		handle_system_event(vmm);
 		break;
+	case VMM_EXIT_ARM_SEA:	/* only with the sea flow's capability */
+		if (sea_handle_exit(vmm) < 0)
+			finish(vmm, VMM_STATUS_ERROR);
+		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		fail(vmm, "KVM internal error, suberror",
 		     run->internal.suberror);
@@ -111,7 +78,7 @@ static void handle_exit(struct vmm *vmm)
 		break;
 	default:
 		fprintf(stderr, "softkvm-vmm-arm64: unhandled exit %s\n",
-			exit_reason_name(run->exit_reason));
+			vmm_exit_name(run->exit_reason));
 		fail(vmm, "exit reason", run->exit_reason);
 		break;
 	}
@@ -119,10 +86,10 @@ static void handle_exit(struct vmm *vmm)
 
 int vmm_run(struct vmm *vmm, unsigned long timeout_s)
 {
-	if (catch_signals(vmm, timeout_s) < 0)
+	if (vmm_catch_stop_signals("softkvm-vmm-arm64", vmm->run, timeout_s) < 0)
 		return VMM_STATUS_ERROR;
 	while (!vmm->done) {
-		if (stop_signal) {
+		if (vmm_stop_signal) {
 			stop_on_signal(vmm);
 			break;
 		}
@@ -148,7 +115,7 @@ int vmm_run(struct vmm *vmm, unsigned long timeout_s)
 			finish(vmm, VMM_STATUS_ERROR);
 			break;
 		}
-		stats_count_exit(vmm, vmm->run->exit_reason);
+		vmm_count_exit(&vmm->stats, vmm->run->exit_reason);
 		handle_exit(vmm);
 	}
 	return vmm->status;

@@ -4,7 +4,10 @@
  * it sends the vCPU thread SIGBUS (BUS_OBJERR, si_addr = the host address)
  * and KVM_RUN fails with EINTR; the VMM's handler records the signal, and
  * the VMM then injects a synchronous external abort into the guest
- * (KVM_SET_VCPU_EVENTS ext_dabt_pending), as it would on real KVM. */
+ * (KVM_SET_VCPU_EVENTS ext_dabt_pending), as it would on real KVM. It then
+ * enables KVM_CAP_ARM_SEA_TO_USER, so the guest's access to a second
+ * poisoned page is a KVM_EXIT_ARM_SEA exit (esr, gva, gpa), answered with
+ * the same injection. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* RTLD_DEFAULT */
 #endif
@@ -16,6 +19,15 @@
 #include <sys/ioctl.h>
 
 #include "vmm.h"
+
+/* Upstream's KVM_EXIT_ARM_SEA, newer than the 6.1 headers. */
+#ifndef KVM_CAP_ARM_SEA_TO_USER
+#define KVM_CAP_ARM_SEA_TO_USER 245
+#endif
+#define KVM_EXIT_ARM_SEA_FLAG_GPA_VALID (1ULL << 0)
+struct arm_sea_exit {
+	uint64_t flags, esr, gva, gpa;
+};
 
 static volatile sig_atomic_t sigbus_count;
 static volatile int sigbus_code;
@@ -40,12 +52,12 @@ static int poison_page(struct vmm *vmm)
 			"(the sea flow needs softkvm)\n");
 		return -1;
 	}
-	if (poison(vmm->vm_fd, VMM_POISON_GPA, 4096, 0) < 0) {
+	if (poison(vmm->vm_fd, VMM_POISON_GPA, 2 * 4096, 0) < 0) {
 		fprintf(stderr, "softkvm-vmm-arm64: softkvm_poison: %s\n",
 			strerror(errno));
 		return -1;
 	}
-	printf("vmm: poisoned GPA %#llx (4 KiB) with softkvm_poison\n",
+	printf("vmm: poisoned GPA %#llx (8 KiB) with softkvm_poison\n",
 	       VMM_POISON_GPA);
 	return 0;
 }
@@ -54,7 +66,7 @@ int sea_init(struct vmm *vmm)
 {
 	struct sigaction sa;
 
-	if (VMM_POISON_GPA + 4096 > VMM_RAM_BASE + vmm->mem_size) {
+	if (VMM_POISON_GPA + 2 * 4096 > VMM_RAM_BASE + vmm->mem_size) {
 		fprintf(stderr, "softkvm-vmm-arm64: RAM too small for sea\n");
 		return -1;
 	}
@@ -68,6 +80,42 @@ int sea_init(struct vmm *vmm)
 	}
 	vmm->sea = true;
 	return poison_page(vmm);
+}
+
+static int inject_sea(struct vmm *vmm)
+{
+	if (vmm_inject_ext_dabt(vmm) < 0)
+		return -1;
+	vmm->sea_injected++;
+	printf("vmm: external abort injected (ext_dabt_pending)\n");
+	return 0;
+}
+
+/* From now on memory errors are exits, not signals. */
+static int enable_sea_exits(struct vmm *vmm)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_SEA_TO_USER};
+	if (ioctl(vmm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_SEA_TO_USER) <= 0)
+		return 0;
+	if (ioctl(vmm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		fprintf(stderr, "softkvm-vmm-arm64: KVM_ENABLE_CAP(SEA_TO_USER): %s\n",
+			strerror(errno));
+		return -1;
+	}
+	printf("vmm: KVM_CAP_ARM_SEA_TO_USER enabled: memory errors now exit KVM_RUN\n");
+	return 0;
+}
+
+/* KVM_EXIT_ARM_SEA: the error's syndrome and addresses come in kvm_run. */
+int sea_handle_exit(struct vmm *vmm)
+{
+	struct arm_sea_exit e;
+	memcpy(&e, &vmm->run->mmio, sizeof(e));	/* the start of the exit union */
+	printf("vmm: KVM_EXIT_ARM_SEA esr=%#llx gva=%#llx gpa=%#llx%s\n",
+	       (unsigned long long)e.esr, (unsigned long long)e.gva,
+	       (unsigned long long)e.gpa,
+	       e.flags & KVM_EXIT_ARM_SEA_FLAG_GPA_VALID ? "" : " (gpa not valid)");
+	return inject_sea(vmm);
 }
 
 /* After KVM_RUN failed with EINTR: a recorded SIGBUS becomes an SEA. */
@@ -87,17 +135,9 @@ int sea_after_eintr(struct vmm *vmm)
 	if (host - mem >= vmm->mem_size)
 		return -1;	/* not guest memory: not ours to forward */
 
-	struct kvm_vcpu_events ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.exception.ext_dabt_pending = 1;
-	if (ioctl(vmm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-		fprintf(stderr, "softkvm-vmm-arm64: KVM_SET_VCPU_EVENTS: %s\n",
-			strerror(errno));
+	if (inject_sea(vmm) < 0)
 		return -1;
-	}
-	vmm->sea_injected++;
-	printf("vmm: external abort injected (ext_dabt_pending)\n");
-	return 0;
+	return enable_sea_exits(vmm);
 }
 
 void sea_report(const struct vmm *vmm)

@@ -11,6 +11,8 @@
 
 #include <linux/kvm.h>
 
+#include "vmmlib.h"
+
 #define VMM_STATUS_ERROR 125
 #define VMM_STATUS_TIMEOUT 124
 
@@ -25,9 +27,8 @@
 #define VMM_SCRATCH_BASE 0x09020000ull	/* the nisv flow's device */
 #define VMM_SCRATCH_SIZE 0x80ull
 
-#define VMM_POISON_GPA 0x40200000ull	/* the sea flow's poisoned page */
+#define VMM_POISON_GPA 0x40200000ull	/* the sea flow's two poisoned pages */
 
-#define VMM_MAX_EXIT_REASON 64
 #define VMM_MAX_MMIO_DEVICES 4
 
 struct vmm;
@@ -44,13 +45,6 @@ struct mmio_device {
 	uint64_t accesses;
 };
 
-struct exit_stats {
-	uint64_t by_reason[VMM_MAX_EXIT_REASON];
-	uint64_t other_reason;
-	uint64_t mmio_unclaimed;
-	uint64_t total;
-};
-
 struct vmm {
 	int kvm_fd;
 	int vm_fd;
@@ -64,7 +58,8 @@ struct vmm {
 	struct mmio_device mmio[VMM_MAX_MMIO_DEVICES];
 	unsigned nmmio;
 
-	struct exit_stats stats;
+	struct vmm_exit_stats stats;
+	uint64_t mmio_unclaimed;
 	bool quiet;
 	bool done;
 	int status;
@@ -85,6 +80,7 @@ struct vmm {
 int vmm_kvm_init(struct vmm *vmm, size_t mem_size);
 int vmm_set_reg(struct vmm *vmm, uint64_t id, uint64_t val);
 int vmm_get_reg(struct vmm *vmm, uint64_t id, uint64_t *val);
+int vmm_inject_ext_dabt(struct vmm *vmm);
 uint64_t vmm_core_reg_id(size_t offset);
 
 /* loader.c: the image into RAM; *entry is where it was put. */
@@ -131,11 +127,10 @@ void userirq_report(const struct vmm *vmm);
 /* sea.c: flow "sea", poisoned guest memory forwarded as an SEA. */
 int sea_init(struct vmm *vmm);
 int sea_after_eintr(struct vmm *vmm);
+int sea_handle_exit(struct vmm *vmm);
 void sea_report(const struct vmm *vmm);
 
 /* stats.c */
-const char *exit_reason_name(uint32_t reason);
-void stats_count_exit(struct vmm *vmm, uint32_t reason);
 void stats_print(const struct vmm *vmm);
 
 #endif

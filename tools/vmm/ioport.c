@@ -28,7 +28,7 @@ void pio_dispatch(struct vmm *vmm, uint16_t port, bool is_write,
 		}
 	}
 	/* Nothing decodes this port: reads float high, writes vanish. */
-	vmm->stats.pio_unclaimed++;
+	vmm->pio_unclaimed++;
 	if (!is_write)
 		memset(data, 0xff, size);
 }

@@ -34,29 +34,6 @@ static void usage(FILE *out)
 		VMM_STATUS_ERROR);
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	unsigned shift = 20;
-
-	if (errno || end == s || *s == '-')
-		return -1;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 'b': case 'B': shift = 0; end++; break;
-	default: return -1;
-	}
-	if (*end || v > (MAX_MEM_SIZE >> shift))
-		return -1;
-	*out = (size_t)(v << shift);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -70,13 +47,12 @@ int main(int argc, char **argv)
 	static struct vmm vmm;
 	size_t mem_size = DEFAULT_MEM_SIZE;
 	unsigned long timeout_s = 0;
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "m:qt:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (parse_size(optarg, &mem_size) < 0 ||
+			if (vmm_parse_size(optarg, MAX_MEM_SIZE, &mem_size) < 0 ||
 			    mem_size < 2 * VMM_LOAD_ADDR || mem_size % 4096) {
 				fprintf(stderr, "softkvm-vmm: bad memory size '%s' "
 					"(a multiple of 4K, at least 128K, at most "
@@ -88,10 +64,7 @@ int main(int argc, char **argv)
 			vmm.quiet = true;
 			break;
 		case 't':
-			errno = 0;
-			timeout_s = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-' ||
-			    timeout_s > 86400 * 365) {
+			if (vmm_parse_timeout(optarg, &timeout_s) < 0) {
 				fprintf(stderr, "softkvm-vmm: bad timeout '%s'\n",
 					optarg);
 				return VMM_STATUS_ERROR;
@@ -118,7 +91,7 @@ int main(int argc, char **argv)
 	    vmm_load_flat(&vmm, argv[optind], VMM_LOAD_ADDR) == 0 &&
 	    vmm_boot_real_mode(&vmm, VMM_LOAD_ADDR) == 0 &&
 	    uart_init(&vmm) == 0 && exitdev_init(&vmm) == 0 &&
-	    vmm_catch_signals(&vmm, (unsigned)timeout_s) == 0) {
+	    vmm_catch_stop_signals("softkvm-vmm", vmm.run, timeout_s) == 0) {
 		status = vmm_run(&vmm);
 		if (!vmm.quiet)
 			stats_print(&vmm);

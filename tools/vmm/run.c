@@ -8,47 +8,10 @@
 
 #include "vmm.h"
 
-static volatile sig_atomic_t stop_signal;
-static struct kvm_run *volatile signalled_run;
-
-/* immediate_exit makes a KVM_RUN that is about to start return EINTR, so a
- * signal between the check of stop_signal and the ioctl is not lost. */
-static void on_stop_signal(int sig)
-{
-	stop_signal = sig;
-	if (signalled_run)
-		signalled_run->immediate_exit = 1;
-}
-
-int vmm_catch_signals(struct vmm *vmm, unsigned timeout_s)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-
-	sigemptyset(&sa.sa_mask);
-	signalled_run = vmm->run;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0) {
-			perror("softkvm-vmm: sigaction");
-			return -1;
-		}
-	if (timeout_s)
-		alarm(timeout_s);
-	return 0;
-}
-
 static void stop_on_signal(struct vmm *vmm)
 {
-	int sig = stop_signal;
-
 	uart_flush();
-	if (sig == SIGALRM) {
-		fprintf(stderr, "softkvm-vmm: timed out\n");
-		vmm->status = VMM_STATUS_TIMEOUT;
-	} else {
-		fprintf(stderr, "softkvm-vmm: stopped by signal %d\n", sig);
-		vmm->status = 128 + sig;
-	}
+	vmm->status = vmm_stop_status("softkvm-vmm", VMM_STATUS_TIMEOUT);
 	vmm->done = true;
 }
 
@@ -127,7 +90,7 @@ static int handle_exit(struct vmm *vmm)
 		return handle_internal_error(vmm);
 	default:
 		snprintf(msg, sizeof(msg), "unexpected exit %u (%s)",
-			 run->exit_reason, exit_reason_name(run->exit_reason));
+			 run->exit_reason, vmm_exit_name(run->exit_reason));
 		return fail(vmm, msg);
 	}
 }
@@ -135,7 +98,7 @@ static int handle_exit(struct vmm *vmm)
 int vmm_run(struct vmm *vmm)
 {
 	while (!vmm->done) {
-		if (stop_signal) {
+		if (vmm_stop_signal) {
 			stop_on_signal(vmm);
 			break;
 		}
@@ -147,7 +110,7 @@ int vmm_run(struct vmm *vmm)
 			fail(vmm, msg);
 			break;
 		}
-		stats_count_exit(vmm, vmm->run->exit_reason);
+		vmm_count_exit(&vmm->stats, vmm->run->exit_reason);
 		handle_exit(vmm);
 	}
 	uart_flush();

@@ -10,6 +10,8 @@
 
 #include <linux/kvm.h>
 
+#include "vmmlib.h"
+
 /* Exit status of the VMM when the guest did not end by itself (triple
  * fault, entry failure, KVM error); a guest status is 0..255 otherwise. */
 #define VMM_STATUS_ERROR 125
@@ -19,7 +21,6 @@
  * (VMM_LOAD_ADDR >> 4):0 (see guests/x86/demo/README.md). */
 #define VMM_LOAD_ADDR 0x10000
 
-#define VMM_MAX_EXIT_REASON 64
 #define VMM_MAX_PIO_DEVICES 8
 
 struct vmm;
@@ -37,13 +38,6 @@ struct pio_device {
 	uint64_t accesses;
 };
 
-struct exit_stats {
-	uint64_t by_reason[VMM_MAX_EXIT_REASON];
-	uint64_t other_reason;
-	uint64_t pio_unclaimed;
-	uint64_t total;
-};
-
 struct vmm {
 	int kvm_fd;
 	int vm_fd;
@@ -57,7 +51,8 @@ struct vmm {
 	struct pio_device pio[VMM_MAX_PIO_DEVICES];
 	unsigned npio;
 
-	struct exit_stats stats;
+	struct vmm_exit_stats stats;
+	uint64_t pio_unclaimed;
 	bool quiet;
 	bool done;
 	int status;
@@ -73,10 +68,8 @@ int vmm_load_flat(struct vmm *vmm, const char *path, uint64_t addr);
 /* boot.c: put the vCPU in real mode at CS:IP = (addr >> 4):0. */
 int vmm_boot_real_mode(struct vmm *vmm, uint64_t addr);
 
-/* run.c: KVM_RUN until the guest ends; returns the exit status.
- * vmm_catch_signals: SIGINT/SIGTERM/SIGHUP, and SIGALRM after timeout_s
- * seconds (0: none), end the run with status 128 + signal (124 on timeout). */
-int vmm_catch_signals(struct vmm *vmm, unsigned timeout_s);
+/* run.c: KVM_RUN until the guest ends (or a stop signal, vmmlib.h);
+ * returns the exit status. */
 int vmm_run(struct vmm *vmm);
 void vmm_dump_state(struct vmm *vmm);
 
@@ -92,8 +85,6 @@ void uart_flush(void);
 int exitdev_init(struct vmm *vmm);
 
 /* stats.c */
-void stats_count_exit(struct vmm *vmm, uint32_t reason);
 void stats_print(const struct vmm *vmm);
-const char *exit_reason_name(uint32_t reason);
 
 #endif

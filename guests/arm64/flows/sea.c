@@ -1,10 +1,12 @@
-/* Flow "sea": the VMM has poisoned the page at 0x40200000. A load from it
- * reaches the VMM as SIGBUS; the VMM injects an external abort, which this
- * guest takes as a synchronous external abort (SEA) and reports. MMU off:
- * the FAR is the physical address. */
+/* Flow "sea": the VMM has poisoned the pages at 0x40200000 and 0x40201000.
+ * A load from each reaches the VMM (as SIGBUS, then as KVM_EXIT_ARM_SEA);
+ * the VMM injects an external abort, which this guest takes as a
+ * synchronous external abort (SEA) and reports. MMU off: the FAR is the
+ * physical address. */
 #include "demo.h"
 
 #define POISONED 0x40200010ul
+#define POISONED2 0x40201020ul
 
 /* start.S: the status to the exit register, then PSCI SYSTEM_OFF. */
 _Noreturn void system_off(uint32_t status);
@@ -14,7 +16,7 @@ static volatile int aborts;
 
 void demo_exception(struct frame *f, uint64_t kind)
 {
-	if (kind != 4 || aborts) {
+	if (kind != 4 || aborts > 1) {
 		uart_puts("sea: unexpected exception, kind ");
 		uart_put_dec(kind);
 		uart_puts("\n");
@@ -27,16 +29,18 @@ void demo_exception(struct frame *f, uint64_t kind)
 	f->elr += 4;	/* the load did not complete: skip it */
 }
 
-int demo_main(void)
+/* Load from addr, which the VMM poisoned; the abort handler skips the
+ * load. Reports the abort and checks it was an SEA at the load. */
+static int poisoned_load(uint64_t addr, int nth)
 {
 	uint64_t pc, v = 0;
 
 	uart_puts("sea: loading from poisoned memory at ");
-	uart_put_hex(POISONED, 8);
+	uart_put_hex(addr, 8);
 	uart_puts("\n");
 	__asm__ volatile("adr %0, 1f\n"
 			 "1: ldr %1, [%2]"
-			 : "=&r"(pc), "+r"(v) : "r"(POISONED) : "memory");
+			 : "=&r"(pc), "+r"(v) : "r"(addr) : "memory");
 	uart_puts("sea: took a synchronous external abort: ESR_EL1=");
 	uart_put_hex(esr, 8);
 	uart_puts(" (EC ");
@@ -46,8 +50,16 @@ int demo_main(void)
 	uart_puts(") FAR_EL1=");
 	uart_put_hex(far, 16);
 	uart_puts("\n");
-	int ok = aborts == 1 && (esr >> 26) == 0x25 && (esr & 0x3f) == 0x10 &&
-		 far == POISONED && elr == pc && v == 0;
+	return aborts == nth && (esr >> 26) == 0x25 && (esr & 0x3f) == 0x10 &&
+	       far == addr && elr == pc && v == 0;
+}
+
+/* The first error reaches the VMM as SIGBUS, the second (the VMM has
+ * enabled KVM_CAP_ARM_SEA_TO_USER meanwhile) as KVM_EXIT_ARM_SEA: the
+ * guest sees the same SEA both times. */
+int demo_main(void)
+{
+	int ok = poisoned_load(POISONED, 1) && poisoned_load(POISONED2, 2);
 	uart_puts(ok ? "sea: SEA at the load, all checks passed\n"
 		     : "sea: FAILED\n");
 	return !ok;

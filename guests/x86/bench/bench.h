@@ -1,8 +1,8 @@
 /* The benchmark guests' common interface.
  *
  * One benchmark = one kernel file defining bench_name and bench_run(). The
- * same kernel file is linked into a freestanding x86-64 guest image (boot.S
- * + guest.c, see README.md for the machine contract) and into an ordinary
+ * same kernel file is linked into a freestanding x86-64 guest image (the demo's
+ * boot.S + guest.c, see README.md for the machine contract) and into an ordinary
  * hosted program (native.c), so the guest and the host run the same code.
  *
  * The amount of work is fixed at compile time: BENCH_SMALL selects the tiny

@@ -1,5 +1,5 @@
 /* The guest side of a benchmark on arm64: linked with guests/arm64/start.S,
- * lib.c and guest.ld (RAM at 0x40000000, MMU off). It talks only to what
+ * lib.c, guests/common/libc.c and guest.ld (RAM at 0x40000000, MMU off). It talks only to what
  * QEMU's virt machine also has, so that the same image runs on softkvm
  * (through softkvm-vmm-arm64) and on qemu-system-aarch64: the result line
  * (the same as guest.c's) goes out through the PL011 at 0x09000000, the
@@ -19,9 +19,6 @@
 #define FR_TXFF (1u << 5)
 #define EXIT_REG 0x09010000ul
 #define PSCI_SYSTEM_OFF 0x84000008ul
-
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
 
 static void put(const char *s)
 {
@@ -56,23 +53,4 @@ int main(void)
 	*(volatile uint32_t *)EXIT_REG = failures ? 1 : 0;
 	hvc(PSCI_SYSTEM_OFF, 0, 0, 0);
 	return failures ? 1 : 0;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	uint8_t *d = dst;
-
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
 }

@@ -1,6 +1,5 @@
 /* The guest side of a benchmark: run it, report one line on the UART and
- * return the status that boot.S writes to the exit port. Also the few libc
- * functions gcc may call from freestanding code. */
+ * return the status that boot.S writes to the exit port. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -8,8 +7,6 @@
 #include "machine.h"
 
 int guest_main(void);
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *dst, const void *src, size_t n);
 
 static inline void outb(uint16_t port, uint8_t val)
 {
@@ -56,23 +53,4 @@ int guest_main(void)
 	put_hex(sum);
 	puts_uart(failures ? " FAILED\n" : " ok\n");
 	return failures ? 1 : 0;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	uint8_t *d = dst;
-
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
 }

@@ -1,7 +1,8 @@
 /* The benchmark guests' machine contract, the same as the demo guest's
  * (guests/x86/demo/README.md): flat image loaded and linked at 0x10000,
  * entered in real mode at 1000:0000, 16550 UART at 0x3f8, exit status byte
- * on port 0x501. Shared by boot.S and the C code.
+ * on port 0x501 (the constants of guests/x86/demo/demo.h, which the shared
+ * boot code, guests/x86/demo/boot.S, uses). Shared by the C code.
  */
 #ifndef BENCH_MACHINE_H
 #define BENCH_MACHINE_H

@@ -1,8 +1,14 @@
-/* The demo guest's way from reset to C: real mode -> 32-bit protected mode
- * -> 64-bit long mode with identity-mapped 2 MiB pages -> demo_main().
- * One object holds all three code sizes so that no multilib is needed.
+/* The x86 guests' way from reset to C: real mode -> 32-bit protected mode
+ * -> 64-bit long mode with the first GiB identity-mapped in 2 MiB pages ->
+ * BOOT_MAIN (demo_main). One object holds all three code sizes so that no
+ * multilib is needed. The benchmark guests build it with BOOT_QUIET (no
+ * messages, so boot costs little) and BOOT_MAIN=guest_main.
  */
 #include "demo.h"
+
+#ifndef BOOT_MAIN
+#define BOOT_MAIN demo_main
+#endif
 
 #define CR0_PE    0x00000001
 #define CR0_PG    0x80000000
@@ -33,10 +39,12 @@ _start:
 	sub	%ebx, %eax
 	mov	%ax, %sp		/* the boot stack, as an offset in SS */
 
+#ifndef BOOT_QUIET
 	mov	$(msg_banner - _start), %si
 	call	puts16
 	mov	$(msg_real - _start), %si
 	call	puts16
+#endif
 
 	lgdtl	(gdt_desc - _start)
 	mov	%cr0, %eax
@@ -94,8 +102,10 @@ pm32:
 	mov	%ax, %gs
 	mov	$boot_stack_top, %esp
 
+#ifndef BOOT_QUIET
 	mov	$msg_prot, %esi
 	call	puts32
+#endif
 
 	/* The tables live in .bss; clear them rather than trust the loader. */
 	mov	$pml4, %edi
@@ -158,7 +168,7 @@ lm64:
 	mov	%ax, %fs
 	mov	%ax, %gs
 	mov	$boot_stack_top, %rsp
-	call	demo_main
+	call	BOOT_MAIN
 	mov	$EXIT_PORT, %dx
 	out	%al, %dx
 1:	hlt

@@ -156,7 +156,7 @@ static void sleep_until(struct a64 *c, uint32_t seq, uint64_t deadline)
 	if (d > MAX_SLEEP_NS)
 		d = MAX_SLEEP_NS;
 	struct timespec ts = {.tv_sec = (time_t)(d / 1000000000ull), .tv_nsec = (long)(d % 1000000000ull)};
-	syscall(SYS_futex, &c->vcpu->requests, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+	sk_vcpu_block(c->vcpu, seq, &ts);
 }
 
 /* ---- execution ---- */
@@ -331,6 +331,14 @@ static void a64_vcpu_post_run(struct sk_vcpu *vcpu)
 		vcpu->run->s.regs.device_irq_level = a64_timer_levels(c);
 }
 
+/* KVM's arm64 vCPU stat names for what ends a softkvm run. */
+static const struct sk_exit_stat exit_stats[] = {
+	{SK_STAT_EVERY_EXIT, "exits"},
+	{KVM_EXIT_MMIO, "mmio_exit_user"},
+	{KVM_EXIT_INTR, "signal_exits"},
+	{0, NULL},
+};
+
 const struct sk_arch_ops sk_arch_arm64 = {
 	.name = "arm64",
 	.check_extension = a64_check_extension,
@@ -354,4 +362,5 @@ const struct sk_arch_ops sk_arch_arm64 = {
 	.vcpu_mmap_pages = 2,   /* kvm_run + the coalesced MMIO page */
 #endif
 	.pio_page = 0,
+	.exit_stats = exit_stats,
 };

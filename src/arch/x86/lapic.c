@@ -781,11 +781,6 @@ static bool wakes_halted(struct x86_cpu *cpu)
 	return (cpu->rflags & X86_IF) && (cpu->irq_injected || has_interrupt(a));
 }
 
-static long futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timespec *rel)
-{
-	return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, rel, NULL, 0);
-}
-
 /* Sleep until a request arrives or the APIC timer is due; handles the
  * requests that do not end the run. -EINTR on SK_REQ_EXIT. */
 static int block(struct x86_cpu *cpu)
@@ -816,7 +811,7 @@ static int block(struct x86_cpu *cpu)
 		ts.tv_nsec = (long)(rel % 1000000000ull);
 		tp = &ts;
 	}
-	futex_wait(&vcpu->requests, req, tp);
+	sk_vcpu_block(vcpu, req, tp);
 	return 0;
 }
 

@@ -441,6 +441,17 @@ static void x86_vcpu_post_run(struct sk_vcpu *vcpu)
 	x86_sync_regs_out(cpu);
 }
 
+/* KVM's x86 vCPU stat names for what ends a softkvm run; a halt or an
+ * IO port handled inside softkvm is not an exit here. */
+static const struct sk_exit_stat exit_stats[] = {
+	{SK_STAT_EVERY_EXIT, "exits"},
+	{KVM_EXIT_IO, "io_exits"},
+	{KVM_EXIT_MMIO, "mmio_exits"},
+	{KVM_EXIT_INTR, "signal_exits"},
+	{KVM_EXIT_IRQ_WINDOW_OPEN, "request_irq_exits"},
+	{0, NULL},
+};
+
 const struct sk_arch_ops sk_arch_x86 = {
 	.name = "x86_64",
 	.check_extension = x86_check_extension,
@@ -461,4 +472,5 @@ const struct sk_arch_ops sk_arch_x86 = {
 	.address_spaces = 2, /* normal and SMM, as KVM_ADDRESS_SPACE_NUM */
 	.vcpu_mmap_pages = 3,
 	.pio_page = 1,
+	.exit_stats = exit_stats,
 };

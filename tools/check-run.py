@@ -2,9 +2,12 @@
 """Run a command, echo its output, and check its exit status and output.
 
 check-run.py [--status N] [--stdout RE]... [--stderr RE]... [--env K=V]...
-             [--timeout S] -- COMMAND [ARGS...]
+             [--no-output RE]... [--skip-status N] [--timeout S]
+             -- COMMAND [ARGS...]
 
-Each RE must match some line of the stream (re.search, multiline).
+Each --stdout/--stderr RE must match some line of the stream (re.search,
+multiline); a --no-output RE must match no line of either stream. A command
+that exits with the --skip-status is reported as skipped (status 77).
 """
 import argparse
 import os
@@ -18,6 +21,8 @@ def main():
     ap.add_argument('--status', type=int)
     ap.add_argument('--stdout', action='append', default=[])
     ap.add_argument('--stderr', action='append', default=[])
+    ap.add_argument('--no-output', action='append', default=[])
+    ap.add_argument('--skip-status', type=int)
     ap.add_argument('--env', action='append', default=[])
     ap.add_argument('--timeout', type=float, default=120)
     ap.add_argument('command', nargs=argparse.REMAINDER)
@@ -39,6 +44,9 @@ def main():
         return 1
     sys.stdout.write(p.stdout)
     sys.stdout.write(p.stderr)
+    if a.skip_status is not None and p.returncode == a.skip_status:
+        print('check-run: skipped (status %d)' % p.returncode)
+        return 77
     bad = []
     if a.status is not None and p.returncode != a.status:
         bad.append(f'exit status {p.returncode}, expected {a.status}')
@@ -47,6 +55,10 @@ def main():
         for pat in pats:
             if not re.search(pat, text, re.M):
                 bad.append(f'{name} has no line matching {pat!r}')
+    for pat in a.no_output:
+        m = re.search(pat, p.stdout + p.stderr, re.M)
+        if m:
+            bad.append(f'output has a line matching {pat!r}: {m.group(0)!r}')
     for b in bad:
         print('check-run: FAIL: ' + b)
     return 1 if bad else 0

@@ -328,6 +328,30 @@ static const struct msr_desc msrs[] = {
 	{MSR_FS_BASE, 2, 0, 0, get_seg_base, set_seg_base},
 	{MSR_KERNEL_GS_BASE, 1, F_CANON, CPU(kernel_gs_base), NULL, NULL},
 	{MSR_TSC_AUX, 1, 0, CPU(tsc_aux), NULL, set_tsc_aux},
+	/* MSRs KVM reads as 0 whatever the vendor (guests probe them through
+	 * CPUID-less paths: Linux reads SYSCFG when QEMU's CPU says AMD). The
+	 * first group takes any write, the second none (#GP), as in 6.1. */
+	{0xc001001f, 1, 0, 0, get_const, set_ignore},    /* AMD64_NB_CFG */
+	{0xc0010117, 1, 0, 0, get_const, set_ignore},    /* VM_HSAVE_PA */
+	{0xc001102a, 1, 0, 0, get_const, set_ignore},    /* AMD64_BU_CFG2 */
+	{0xc0011022, 2, 0, 0, get_const, set_ignore},    /* AMD64_DC_CFG, TW_CFG */
+	{0xc001102c, 1, 0, 0, get_const, set_ignore},    /* F15H_EX_CFG */
+	{0xc0010000, 8, 0, 0, get_const, set_ignore},    /* K7 EVNTSEL0-3, PERFCTR0-3: no PMU */
+	{0x0c1, 2, 0, 0, get_const, set_ignore},         /* P6_PERFCTR0-1 */
+	{0x186, 2, 0, 0, get_const, set_ignore},         /* P6_EVNTSEL0-1 */
+	{0x017, 1, F_RO, 0, get_const, NULL},            /* IA32_PLATFORM_ID */
+	{0x02a, 1, F_RO, 0, get_const, NULL},            /* IA32_EBL_CR_POWERON */
+	{0x1db, 4, F_RO, 0, get_const, NULL},            /* LASTBRANCH/LASTINT FROM/TO IP */
+	{0x199, 1, F_RO, 0, get_const, NULL},            /* IA32_PERF_CTL */
+	{0x606, 1, F_RO, 0, get_const, NULL},            /* RAPL_POWER_UNIT */
+	{0x611, 1, F_RO, 0, get_const, NULL},            /* PKG_ENERGY_STATUS */
+	{0x619, 1, F_RO, 0, get_const, NULL},            /* DRAM_ENERGY_STATUS */
+	{0x639, 1, F_RO, 0, get_const, NULL},            /* PP0_ENERGY_STATUS */
+	{0x641, 1, F_RO, 0, get_const, NULL},            /* PP1_ENERGY_STATUS */
+	{0xc0010010, 1, F_RO, 0, get_const, NULL},       /* AMD64_SYSCFG */
+	{0xc0010055, 1, F_RO, 0, get_const, NULL},       /* K8_INT_PENDING_MSG */
+	{0xc0010058, 1, F_RO, 0, get_const, NULL},       /* FAM10H_MMIO_CONF_BASE */
+	{0xc0010112, 2, F_RO, 0, get_const, NULL},       /* K8_TSEG_ADDR, TSEG_MASK */
 	/* KVM's other PV MSRs: KVM takes them even when CPUID does not offer
 	 * them (no enforce_pv_feature_cpuid); softkvm offers none, so they hold. */
 	{MSR_KVM_ASYNC_PF_EN, 4, 0, SYS(kvm_pv_msrs), NULL, NULL},

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Build softkvm and run the whole test suite: the tests as built with gcc,
 # again under AddressSanitizer and UndefinedBehaviorSanitizer, again built
-# with clang, softkvm built for arm64 hosts (under qemu-aarch64), then the
-# Linux KVM selftests that are expected to pass.
+# with clang, the multi-vCPU ones under ThreadSanitizer, softkvm built for
+# arm64 hosts (under qemu-aarch64), then the Linux KVM selftests that are
+# expected to pass.
 set -eu
 cd "$(dirname "$0")/.."
 status=0
@@ -20,6 +21,10 @@ run() { # compiler, build dir, then meson setup options
 run gcc build
 run gcc build-san -Db_sanitize=address,undefined -Db_lundef=false
 run clang build-clang
+# The multi-vCPU tests (suite smp) built with ThreadSanitizer: a race report
+# fails them (scripts/tsan.sh).
+BUILD_DIR=build-tsan scripts/tsan.sh || status=1
+logs="$logs build-tsan/meson-logs/testlog.json"
 # softkvm built for an arm64 host, its tests run under qemu-aarch64.
 run aarch64-linux-gnu-gcc build-aarch64 --cross-file cross/aarch64-linux-gnu.ini
 SOFTKVM_BUILD=build scripts/selftests.sh --check || status=1

@@ -84,7 +84,10 @@ static void run_pit(uint32_t flags)
 	idt_set(&v, 0x20, GUEST_ADDR(pit_guest, pit_isr));
 
 	double t0 = now_s();
-	CHECK_EQ(5, RUN_EXPECT_OUT(&v, 0x10));
+	/* 5, or more when a tick lands between the ISR's IRET and the
+	 * guest's CLI (a slow host: sanitizers, a loaded machine). */
+	uint32_t ticks = RUN_EXPECT_OUT(&v, 0x10);
+	CHECK(ticks >= 5 && ticks <= 10);
 	double dt = now_s() - t0;
 	printf("PIT: 5 ticks of 10 ms in %.3f s\n", dt);
 	CHECK(dt >= 0.045);

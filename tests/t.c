@@ -3,7 +3,7 @@
 
 #include <inttypes.h>
 
-int t_failures, t_checks, t_skips;
+_Atomic int t_failures, t_checks, t_skips;
 
 static void fail_head(const char *file, int line)
 {

@@ -10,12 +10,14 @@
 #define T_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-extern int t_failures, t_checks, t_skips;
+/* Atomic: the multi-vCPU tests check from several threads at once. */
+extern _Atomic int t_failures, t_checks, t_skips;
 
 bool t_check(bool ok, const char *file, int line, const char *what);
 bool t_check_eq(uint64_t exp, uint64_t act, const char *file, int line,

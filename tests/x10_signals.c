@@ -5,6 +5,7 @@
 #include "vm.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -27,10 +28,12 @@ static void install(int flags)
 
 struct kicker {
 	pthread_t target;
-	volatile int stop;
+	atomic_int stop;        /* set by the vCPU thread, read by the kicker */
 	int once;               /* send a single signal after delay_ms */
 	int delay_ms;
-	volatile uint32_t *flag; /* then, if set, write 1 here after 200 ms */
+	/* then, if set, write 1 here after 200 ms: a guest word the guest
+	 * polls, written as the other CPU of a real machine would. */
+	_Atomic uint32_t *flag;
 };
 
 static void sleep_ms(int ms)
@@ -48,13 +51,13 @@ static void *kick(void *arg)
 		pthread_kill(k->target, SIGUSR1);
 		if (k->flag) {
 			sleep_ms(200);
-			*k->flag = 1;
+			atomic_store(k->flag, 1);
 		}
 		return NULL;
 	}
-	while (!k->stop) {
+	while (!atomic_load(&k->stop)) {
 		sleep_ms(k->delay_ms);
-		if (!k->stop)
+		if (!atomic_load(&k->stop))
 			pthread_kill(k->target, SIGUSR1);
 	}
 	return NULL;
@@ -81,7 +84,7 @@ static void interrupted_run(int sa_flags)
 		int r = vcpu_run(&v);
 		int err = errno;
 		sig_atomic_t seen = handled;  /* before anything else can run */
-		k.stop = 1;
+		atomic_store(&k.stop, 1);
 		pthread_join(t, NULL);
 		CHECK_EQ(-1, r);
 		CHECK_EQ(EINTR, err);
@@ -128,8 +131,8 @@ static void signal_mask_blocks(void)
 	CHECK_OK(vcpu_set_sigmask(&v, &usr1, 8));
 
 	handled = 0;
-	volatile uint32_t *flag = (volatile uint32_t *)(vm.mem + G_MAILBOX);
-	*flag = 0;
+	_Atomic uint32_t *flag = (_Atomic uint32_t *)(vm.mem + G_MAILBOX);
+	atomic_store(flag, 0);
 	struct kicker k = {.target = pthread_self(), .once = 1, .delay_ms = 100, .flag = flag};
 	pthread_t t;
 	pthread_create(&t, NULL, kick, &k);
@@ -145,7 +148,7 @@ static void signal_mask_blocks(void)
 	pthread_create(&t, NULL, kick, &k2);
 	int r = vcpu_run(&v);
 	int err = errno;
-	k2.stop = 1;
+	atomic_store(&k2.stop, 1);
 	pthread_join(t, NULL);
 	CHECK_EQ(-1, r);
 	CHECK_EQ(EINTR, err);

@@ -7,6 +7,7 @@
 #include "vm.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 
@@ -66,16 +67,16 @@ static void on_usr1(int sig)
 
 struct kicker {
 	pthread_t target;
-	volatile int stop;
+	atomic_int stop;
 };
 
 /* Signal the vCPU thread every 50 ms until told to stop. */
 static void *kick(void *arg)
 {
 	struct kicker *k = arg;
-	while (!k->stop) {
+	while (!atomic_load(&k->stop)) {
 		usleep(50000);
-		if (!k->stop)
+		if (!atomic_load(&k->stop))
 			pthread_kill(k->target, SIGUSR1);
 	}
 	return NULL;
@@ -135,7 +136,7 @@ static void with_irqchip(void)
 	pthread_t t;
 	pthread_create(&t, NULL, kick, &k);
 	CHECK_ERRNO(vcpu_run(&ap), EINTR);
-	k.stop = 1;
+	atomic_store(&k.stop, 1);
 	pthread_join(t, NULL);
 	CHECK_EQ(KVM_EXIT_INTR, ap.run->exit_reason);
 	CHECK_EQ(1, got_signal);

@@ -45,6 +45,25 @@ struct sk_exit_stat {
 	const char *name;
 };
 
+/* A device type KVM_CREATE_DEVICE can make (virt/kvm's kvm_device_ops).
+ * The core owns the device fd (its references, close, dup) and copies the
+ * struct kvm_device_attr in; the value behind attr->addr is the device's to
+ * read or write (through kvm/uaccess.h). A device holds a reference to its
+ * VM while any fd refers to it. */
+struct sk_device_ops {
+	uint32_t type;            /* KVM_DEV_TYPE_* */
+	const char *name;
+	/* Called with vm->lock held; 0 and *priv set, or -errno. */
+	int (*create)(struct sk_vm *vm, uint32_t type, void **priv);
+	/* The last fd is gone (the arch may keep the state until vm_destroy,
+	 * as KVM keeps a device until its VM dies). May be NULL. */
+	void (*release)(void *priv);
+	/* attr is a struct kvm_device_attr; NULL accessors give EPERM. */
+	int (*set_attr)(void *priv, const void *attr);
+	int (*get_attr)(void *priv, const void *attr);
+	int (*has_attr)(void *priv, const void *attr);
+};
+
 struct sk_arch_ops {
 	const char *name;
 	/* KVM_CHECK_EXTENSION answers of this arch; vm is NULL on the system fd.
@@ -86,6 +105,11 @@ struct sk_arch_ops {
 	/* KVM_GET_VCPU_MMAP_SIZE in pages, and the pio data page (0 if none). */
 	unsigned vcpu_mmap_pages;
 	unsigned pio_page;
+	/* KVM_CREATE_DEVICE's types, ended by NULL (NULL: none). */
+	const struct sk_device_ops *const *devices;
+	/* VM ioctls looked up when vm_ioctls has no entry (the in-kernel
+	 * irqchip's: KVM_IRQFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI). May be NULL. */
+	const struct sk_ioctl *vm_irqchip_ioctls;
 	/* Exit counters of the vCPU stats, ended by a NULL name (may be NULL). */
 	const struct sk_exit_stat *exit_stats;
 };

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "kvm/device.h"
 #include "kvm/kvm.h"
 #include "softkvm.h"
 
@@ -69,6 +70,9 @@ SK_EXPORT bool softkvm_ioctl_owned(int fd, unsigned long request, unsigned long 
 		break;
 	case SK_FILE_VCPU:
 		r = sk_vcpu_ioctl(obj, cmd, arg);
+		break;
+	case SK_FILE_DEVICE:
+		r = sk_device_ioctl(obj, cmd, arg);
 		break;
 	default:
 		return false;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvm/device.h"
 #include "kvm/kvm.h"
 
 struct entry {
@@ -42,6 +43,8 @@ static void obj_get(enum sk_file_kind kind, void *obj)
 		sk_vm_get(obj);
 	else if (kind == SK_FILE_VCPU)
 		sk_vm_get(((struct sk_vcpu *)obj)->vm);
+	else if (kind == SK_FILE_DEVICE)
+		sk_device_get(obj);
 }
 
 void sk_fd_put(enum sk_file_kind kind, void *obj)
@@ -50,6 +53,8 @@ void sk_fd_put(enum sk_file_kind kind, void *obj)
 		sk_vm_put(obj);
 	else if (kind == SK_FILE_VCPU)
 		sk_vm_put(((struct sk_vcpu *)obj)->vm);
+	else if (kind == SK_FILE_DEVICE)
+		sk_device_put(obj);
 }
 
 /* Takes over the caller's reference to obj. */

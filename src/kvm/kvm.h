@@ -27,7 +27,7 @@ struct sk_arch_ops;
 #define SK_MAX_VCPUS 1024    /* KVM_MAX_VCPUS on x86 in 6.1 */
 #define SK_MAX_VCPU_ID 4096  /* KVM_MAX_VCPU_IDS on x86 in 6.1 */
 
-enum sk_file_kind { SK_FILE_SYS = 1, SK_FILE_VM, SK_FILE_VCPU };
+enum sk_file_kind { SK_FILE_SYS = 1, SK_FILE_VM, SK_FILE_VCPU, SK_FILE_DEVICE };
 
 /* Requests another thread (or a signal handler) posts to a running vCPU.
  * The arch checks vcpu->requests at block boundaries and returns from
@@ -89,12 +89,15 @@ static inline bool sk_vm_foreign(const struct sk_vm *vm)
 /* The vCPU whose KVM_RUN is executing on this thread, or NULL. */
 extern _Thread_local struct sk_vcpu *sk_current_vcpu;
 
-/* Also wakes the vCPU if it sleeps (halted) in a futex wait on requests;
- * async-signal-safe. */
+void sk_vcpu_wake(struct sk_vcpu *vcpu);
+
+/* Also wakes the vCPU if it sleeps (halted) in sk_vcpu_block; async-signal-
+ * safe. The wake is hostcall.c's: an inline syscall(SYS_futex) here would
+ * take arm64's number in the arm64 vCPU built on an x86-64 host. */
 static inline void sk_vcpu_request(struct sk_vcpu *vcpu, uint32_t req)
 {
 	atomic_fetch_or_explicit(&vcpu->requests, req, memory_order_release);
-	syscall(SYS_futex, &vcpu->requests, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sk_vcpu_wake(vcpu);
 }
 
 /* The arch calls this on KVM_RUN entry and whenever it sees
@@ -180,5 +183,11 @@ void sk_trace_ioctl(int fd, enum sk_file_kind kind, void *obj, unsigned long cmd
 /* Raw syscalls for fds, so that the core never re-enters the preload seam. */
 int sk_sys_close(int fd);
 int sk_anon_fd(void); /* an fd for a system or VM object, or -errno */
+
+/* Raw system calls with the host's numbers (hostcall.c), for code that is
+ * compiled against another arch's uapi (arm64 on an x86-64 host), where
+ * SYS_* names the other arch's calls. */
+bool sk_same_file(int a, int b);           /* kcmp KCMP_FILE; false if refused */
+int sk_sys_dup_cloexec(int fd);            /* F_DUPFD_CLOEXEC, or -errno */
 
 #endif

@@ -101,7 +101,7 @@ static void trace_exit(const struct kvm_run *run)
 void sk_trace_ioctl(int fd, enum sk_file_kind kind, void *obj, unsigned long cmd,
 		    unsigned long arg, long ret)
 {
-	static const char *const kinds[] = {"?", "kvm", "vm", "vcpu"};
+	static const char *const kinds[] = {"?", "kvm", "vm", "vcpu", "device"};
 	char buf[32];
 	flockfile(stderr);
 	fprintf(stderr, "softkvm: %s fd=%d %s(0x%lx) = %ld", kinds[kind], fd,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "kvm/device.h"
 #include "kvm/dispatch.h"
 #include "kvm/kvm.h"
 #include "kvm/uaccess.h"
@@ -194,6 +195,8 @@ long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg)
 	switch (cmd) {
 	case KVM_CREATE_VCPU:
 		return sk_vcpu_create(vm, arg);
+	case KVM_CREATE_DEVICE:
+		return sk_device_create(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION:
 		return set_memory_region(vm, arg);
 	case KVM_GET_DIRTY_LOG:
@@ -213,5 +216,7 @@ long sk_vm_ioctl(struct sk_vm *vm, unsigned long cmd, unsigned long arg)
 	}
 	bool found;
 	long r = sk_call_table(vm->arch->vm_ioctls, vm, cmd, arg, &found);
+	if (!found)
+		r = sk_call_table(vm->arch->vm_irqchip_ioctls, vm, cmd, arg, &found);
 	return found ? r : -ENOTTY;
 }

@@ -14,6 +14,7 @@
 #define TASK_SIZE_MAX 0x7ffffffff000ull /* x86-64 with 4-level paging */
 #define MAX_NR_PAGES ((1ull << 31) - 1)  /* KVM_MEM_MAX_NR_PAGES */
 #define LONG_BITS (8 * sizeof(long))
+#define NO_GPA UINT64_MAX             /* gpa_of: no such slot */
 
 static size_t bitmap_bytes(uint64_t npages)
 {
@@ -38,15 +39,6 @@ const struct sk_memslot *sk_mem_find(const struct sk_slotset *set, uint64_t gpa)
 
 /* ---- the map ---- */
 
-static struct sk_memslot *map_get(const struct sk_memslots *m, uint32_t id)
-{
-	const struct sk_slotmap *mp = &m->map[id >> 16];
-	if (!mp->pos)
-		return NULL;
-	int32_t i = mp->pos[(uint16_t)id];
-	return i < 0 ? NULL : &mp->slots[i];
-}
-
 /* Index of the first slot whose gpa is >= gpa. */
 static int lower_bound(const struct sk_slotmap *mp, uint64_t gpa)
 {
@@ -59,6 +51,21 @@ static int lower_bound(const struct sk_slotmap *mp, uint64_t gpa)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index of slot id, which is in the map: slots do not overlap and are not
+ * empty, so no other slot starts at its gpa. */
+static int index_of(const struct sk_slotmap *mp, uint32_t id)
+{
+	return lower_bound(mp, mp->gpa_of[(uint16_t)id]);
+}
+
+static struct sk_memslot *map_get(const struct sk_memslots *m, uint32_t id)
+{
+	const struct sk_slotmap *mp = &m->map[id >> 16];
+	if (!mp->gpa_of || mp->gpa_of[(uint16_t)id] == NO_GPA)
+		return NULL;
+	return &mp->slots[index_of(mp, id)];
 }
 
 /* Does [gpa, gpa+size) meet a slot of the map other than id? Slots do not
@@ -76,19 +83,13 @@ static bool overlaps(const struct sk_slotmap *mp, uint32_t id, uint64_t gpa, uin
 	return false;
 }
 
-static void reindex(struct sk_slotmap *mp, int from)
-{
-	for (int i = from; i < mp->n; i++)
-		mp->pos[(uint16_t)mp->slots[i].id] = i;
-}
-
 static int map_insert(struct sk_slotmap *mp, const struct sk_memslot *s)
 {
-	if (!mp->pos) {
-		mp->pos = malloc(SK_USER_MEM_SLOTS * sizeof(*mp->pos));
-		if (!mp->pos)
+	if (!mp->gpa_of) {
+		mp->gpa_of = malloc(SK_USER_MEM_SLOTS * sizeof(*mp->gpa_of));
+		if (!mp->gpa_of)
 			return -ENOMEM;
-		memset(mp->pos, 0xff, SK_USER_MEM_SLOTS * sizeof(*mp->pos));
+		memset(mp->gpa_of, 0xff, SK_USER_MEM_SLOTS * sizeof(*mp->gpa_of));
 	}
 	if (mp->n == mp->cap) {
 		int cap = mp->cap ? 2 * mp->cap : 16;
@@ -102,17 +103,16 @@ static int map_insert(struct sk_slotmap *mp, const struct sk_memslot *s)
 	memmove(&mp->slots[i + 1], &mp->slots[i], (mp->n - i) * sizeof(*s));
 	mp->slots[i] = *s;
 	mp->n++;
-	reindex(mp, i);
+	mp->gpa_of[(uint16_t)s->id] = s->gpa;
 	return 0;
 }
 
 static void map_remove(struct sk_slotmap *mp, uint32_t id)
 {
-	int i = mp->pos[(uint16_t)id];
+	int i = index_of(mp, id);
 	memmove(&mp->slots[i], &mp->slots[i + 1], (mp->n - i - 1) * sizeof(mp->slots[0]));
 	mp->n--;
-	mp->pos[(uint16_t)id] = -1;
-	reindex(mp, i);
+	mp->gpa_of[(uint16_t)id] = NO_GPA;
 }
 
 static int retire_bitmap(struct sk_memslots *m, _Atomic unsigned long *b)
@@ -137,6 +137,7 @@ void sk_mem_free_set(struct sk_slotset *set)
 		free((void *)set->retired[i]);
 	free(set->retired);
 	free(set->slots);
+	sk_mem_free_set(set->as1);
 	free(set);
 }
 
@@ -149,13 +150,12 @@ void sk_mem_free_retired(struct sk_memslots *m)
 	m->n_retired = 0;
 }
 
-struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
+/* A copy of one address space's slots (no generation yet). */
+static struct sk_slotset *snapshot(const struct sk_slotmap *mp)
 {
-	const struct sk_slotmap *mp = &m->map[0];
 	struct sk_slotset *set = calloc(1, sizeof(*set));
 	struct sk_memslot *slots = malloc((mp->n ? mp->n : 1) * sizeof(*slots));
 	if (!set || !slots) {
-		/* Keep the stale snapshot and try again at the next chance. */
 		free(set);
 		free(slots);
 		return NULL;
@@ -164,7 +164,21 @@ struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
 		memcpy(slots, mp->slots, mp->n * sizeof(*slots));
 	set->slots = slots;
 	set->n = mp->n;
+	return set;
+}
+
+struct sk_slotset *sk_mem_publish(struct sk_memslots *m)
+{
+	struct sk_slotset *set = snapshot(&m->map[0]);
+	if (set && m->nr_as > 1 && !(set->as1 = snapshot(&m->map[1]))) {
+		sk_mem_free_set(set);
+		set = NULL;
+	}
+	if (!set)
+		return NULL;   /* keep the stale snapshot and try again at the next chance */
 	set->gen = atomic_fetch_add(&m->gen, 1) + 1;
+	if (set->as1)
+		set->as1->gen = set->gen;
 	struct sk_slotset *old = atomic_load(&m->cur);
 	old->retired = m->retired;
 	old->n_retired = m->n_retired;
@@ -192,7 +206,7 @@ void sk_mem_destroy(struct sk_memslots *m)
 		for (int i = 0; i < mp->n; i++)
 			free((void *)mp->slots[i].dirty);
 		free(mp->slots);
-		free(mp->pos);
+		free(mp->gpa_of);
 	}
 	struct sk_slotset *set = atomic_load(&m->cur);
 	if (set) {
@@ -280,6 +294,7 @@ int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_r
 	}
 	/* Make room for the retired bitmap first: after this nothing fails
 	 * but map_insert, and that only before anything changed. */
+	uint64_t old_size = old ? old->size : 0;
 	if (dropped && (rc = retire_bitmap(m, dropped)) != 0) {
 		free((void *)fresh);
 		return rc;
@@ -290,6 +305,10 @@ int sk_mem_set_region(struct sk_memslots *m, const struct kvm_userspace_memory_r
 	if (r->memory_size && (rc = map_insert(mp, &s)) != 0) {
 		free((void *)fresh);
 		return rc;
+	}
+	if (!old || !r->memory_size) {   /* created or deleted */
+		m->npages = m->npages + (r->memory_size >> SK_PAGE_SHIFT) - (old_size >> SK_PAGE_SHIFT);
+		m->sized = true;
 	}
 	atomic_store(&m->stale, true);
 	return 0;

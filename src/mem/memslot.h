@@ -3,7 +3,7 @@
  * Two forms of the map. The authoritative one is changed in place under
  * the VM lock: a sorted array per address space plus an id index, so that
  * adding a slot at the end (as VMMs and the selftests do, thousands of
- * times) costs O(log n). vCPUs read an immutable snapshot of it, struct
+ * times) costs O(log n); a slot elsewhere costs a memmove of the array. vCPUs read an immutable snapshot of it, struct
  * sk_slotset, without locks. A change publishes a new snapshot at once when
  * a vCPU is running (then waits, in the kvm core, until every running vCPU
  * has moved to it before freeing the old one); otherwise it only marks the
@@ -46,12 +46,18 @@ struct sk_slotset {
 	 * once no vCPU can still be marking them. */
 	int n_retired;
 	_Atomic unsigned long **retired;
+	/* Address space 1 (x86: SMM) in the same form, published and freed
+	 * with this set; NULL where the arch has one address space. */
+	struct sk_slotset *as1;
 };
 
 struct sk_slotmap {
 	struct sk_memslot *slots; /* sorted by gpa */
 	int n, cap;
-	int32_t *pos;             /* slot id -> index in slots, or -1 */
+	/* slot id -> its gpa (all ones: no such slot). A gpa, not an index:
+	 * inserting or removing a slot then moves the array, and renumbers
+	 * nothing (a binary search finds the index). */
+	uint64_t *gpa_of;
 };
 
 struct sk_memslots {
@@ -62,6 +68,11 @@ struct sk_memslots {
 	struct sk_slotmap map[SK_ADDRESS_SPACES];
 	int n_retired;            /* bitmaps dropped since cur was published */
 	_Atomic unsigned long **retired;
+	/* Pages in the slots of every address space, and whether a slot was
+	 * ever created or deleted: what x86 KVM sizes its MMU cache from
+	 * (KVM_GET_NR_MMU_PAGES). */
+	uint64_t npages;
+	bool sized;
 };
 
 /* The slot holding gpa in address space 0, or NULL (an MMIO address). */

@@ -72,7 +72,11 @@ static uint32_t gen(bool last)
 	unsigned sf = rn(2);
 	unsigned w = sf ? 64 : 32;
 	for (;;) {
-		switch (rn(33)) {
+		/* A64_DIFF_FP=1: the floating-point forms only (cases 27-39) */
+		static int fp_only = -1;
+		if (fp_only < 0)
+			fp_only = getenv("A64_DIFF_FP") != NULL;
+		switch (fp_only ? 27 + rn(13) : rn(47)) {
 		case 0:
 			return 0x11000000 | sf << 31 | rn(2) << 30 | rn(2) << 29 | rn(2) << 22 | rn(4096) << 10 | R() << 5 | R();
 		case 1:
@@ -209,6 +213,107 @@ static uint32_t gen(bool last)
 				return 0x0f00a400 | q << 30 | rn(2) << 29 | ((8u << esz) + rn(8u << esz)) << 16 | V() << 5 | V();
 			}
 		}
+		case 26: {            /* every shift by immediate: rounding, inserting, saturating, narrowing */
+			unsigned q = rn(2), u = rn(2), esz = rn(4);
+			switch (rn(4)) {
+			case 0: {     /* [SU]SHR [SU]SRA [SU]RSHR [SU]RSRA SRI SHL SLI SQSHLU [SU]QSHL */
+				unsigned opc = (unsigned[]){0, 2, 4, 6, 8, 0x0a, 0x0c, 0x0e}[rn(8)];
+				if (opc == 8 || opc == 0x0c)
+					u = 1;
+				if (esz == 3)
+					q = 1;
+				unsigned hb = opc >= 0x0a ? (8u << esz) + rn(8u << esz) : (16u << esz) - 1 - rn(8u << esz);
+				return 0x0f000400 | q << 30 | u << 29 | hb << 16 | opc << 11 | V() << 5 | V();
+			}
+			case 1: {     /* SHRN RSHRN SQSHRUN SQRSHRUN [SU]QSHRN [SU]QRSHRN (and the "2" forms) */
+				esz = rn(3);
+				unsigned opc = 0x10 + rn(4), hb = (16u << esz) - 1 - rn(8u << esz);
+				return 0x0f000400 | q << 30 | u << 29 | hb << 16 | opc << 11 | V() << 5 | V();
+			}
+			case 2: {     /* scalar: D-only shifts, saturating left shifts of every size */
+				unsigned opc = (unsigned[]){0, 2, 4, 6, 8, 0x0a, 0x0c, 0x0e}[rn(8)];
+				if (opc == 8 || opc == 0x0c)
+					u = 1;
+				if (opc < 0x0c)
+					esz = 3;
+				unsigned hb = opc >= 0x0a ? (8u << esz) + rn(8u << esz) : (16u << esz) - 1 - rn(8u << esz);
+				return 0x5f000400 | u << 29 | hb << 16 | opc << 11 | V() << 5 | V();
+			}
+			default: {    /* scalar saturating narrows */
+				esz = rn(3);
+				unsigned opc = 0x10 + rn(4), hb = (16u << esz) - 1 - rn(8u << esz);
+				if (opc < 0x12)
+					u = 1;
+				return 0x5f000400 | u << 29 | hb << 16 | opc << 11 | V() << 5 | V();
+			}
+			}
+		}
+		case 40: {            /* pairwise UMAXP UMINP SMAXP SMINP ADDP; CMHS CMHI; saturating add/sub */
+			unsigned q = rn(2), u = rn(2), size = rn(3);
+			unsigned op = (unsigned[]){0x14, 0x15, 0x17, 0x06, 0x07, 0x01, 0x05, 0x11}[rn(8)];
+			if (op == 0x17)
+				u = 0;
+			if (op != 0x14 && op != 0x15 && q && rn(4) == 0)
+				size = 3;
+			return 0x0e200400 | q << 30 | u << 29 | size << 22 | V() << 16 | op << 11 | V() << 5 | V();
+		}
+		case 41: {            /* XTN SQXTUN SQXTN UQXTN (and "2"), TBL TBX, UMAXV UMINV SMAXV SMINV */
+			unsigned q = rn(2), size = rn(3);
+			switch (rn(3)) {
+			case 0: {
+				unsigned k = rn(4);
+				return 0x0e200800 | q << 30 | (k & 1) << 29 | size << 22 | (k & 2 ? 0x14 : 0x12) << 12 | V() << 5 |
+				       V();
+			}
+			case 1: {     /* the table registers stay within v0-v7 */
+				unsigned len = rn(4);
+				return 0x0e000000 | q << 30 | V() << 16 | len << 13 | rn(2) << 12 | rn(8 - len) << 5 | V();
+			}
+			default:
+				if (size == 2)
+					q = 1;
+				return 0x0e30a800 | q << 30 | rn(2) << 29 | size << 22 | rn(2) << 16 | V() << 5 | V();
+			}
+		}
+		case 42: {            /* long, wide, narrow-high: [SU]ADDL/W [SU]SUBL/W [SU]MULL [SU]MLAL [SU]MLSL
+				       * [SU]ABAL [SU]ABDL [R]ADDHN [R]SUBHN SQDMULL SQDMLAL SQDMLSL */
+			unsigned op = (unsigned[]){0, 1, 2, 3, 8, 10, 12, 4, 5, 6, 7, 9, 11, 13}[rn(14)];
+			unsigned u = rn(2), size = rn(3);
+			if (op == 9 || op == 11 || op == 13)
+				u = 0, size = 1 + rn(2);
+			return 0x0e200000 | rn(2) << 30 | u << 29 | size << 22 | V() << 16 | op << 12 | V() << 5 | V();
+		}
+		case 43:              /* SQDMULH SQRDMULH (vector) */
+			return 0x0e20b400 | rn(2) << 30 | rn(2) << 29 | (1 + rn(2)) << 22 | V() << 16 | V() << 5 | V();
+		case 44: {            /* by element: [SU]MULL [SU]MLAL [SU]MLSL SQDMULL SQDMLAL SQDMLSL SQDMULH SQRDMULH */
+			static const unsigned ik[][2] = {{0, 10}, {1, 10}, {0, 2}, {1, 2}, {0, 6}, {1, 6},
+							 {0, 11}, {0, 3}, {0, 7}, {0, 12}, {0, 13}};
+			unsigned i = rn(11), size = 1 + rn(2), m = size == 1 ? rn(2) : 0;
+			return 0x0f000000 | rn(2) << 30 | ik[i][0] << 29 | size << 22 | rn(2) << 21 | m << 20 | V() << 16 |
+			       ik[i][1] << 12 | rn(2) << 11 | V() << 5 | V();
+		}
+		case 45: {            /* shifts by register, saturating add/sub/doubling-multiply: vector and scalar */
+			unsigned op = (unsigned[]){0x08, 0x09, 0x0a, 0x0b, 0x01, 0x05, 0x16}[rn(7)];
+			unsigned q = rn(2), u = rn(2), size = rn(q ? 4 : 3);
+			if (op == 0x16)
+				size = 1 + rn(2);
+			unsigned m = V();
+			if (rn(3) == 0) {
+				if (op == 0x08 || op == 0x0a)
+					size = 3;
+				return 0x5e200400 | u << 29 | size << 22 | m << 16 | op << 11 | V() << 5 | V();
+			}
+			return 0x0e200400 | q << 30 | u << 29 | size << 22 | m << 16 | op << 11 | V() << 5 | V();
+		}
+		case 46: {            /* SQABS SQNEG SUQADD USQADD, scalar SQXTN UQXTN SQXTUN */
+			unsigned q = rn(2), u = rn(2), size = rn(q ? 4 : 3), op = rn(2) ? 0x07 : 0x03;
+			switch (rn(3)) {
+			case 0: return 0x0e200800 | q << 30 | u << 29 | size << 22 | op << 12 | V() << 5 | V();
+			case 1: return 0x5e200800 | u << 29 | rn(4) << 22 | op << 12 | V() << 5 | V();
+			default:
+				return 0x5e200800 | u << 29 | rn(3) << 22 | (u && rn(2) ? 0x12 : 0x14) << 12 | V() << 5 | V();
+			}
+		}
 		case 27: {            /* scalar FP: 2-source, 3-source */
 			unsigned t = rn(2);
 			if (rn(2))
@@ -223,6 +328,11 @@ static uint32_t gen(bool last)
 				op = t ? 4 : 5;
 			if (rn(4) == 0)
 				return 0x1e201000 | t << 22 | rn(256) << 13 | V();
+			if (rn(5) == 0) {   /* FCVT between half, single and double */
+				static const unsigned cv[][2] = {{3, 4}, {3, 5}, {0, 7}, {1, 7}};
+				unsigned i = rn(4);
+				return 0x1e204000 | cv[i][0] << 22 | cv[i][1] << 15 | V() << 5 | V();
+			}
 			return 0x1e204000 | t << 22 | op << 15 | V() << 5 | V();
 		}
 		case 29: {            /* FCMP(E), FCCMP, FCSEL */
@@ -255,6 +365,98 @@ static uint32_t gen(bool last)
 			return 0x0e200400 | q << 30 | k[i][0] << 29 | (k[i][1] << 1 | sz) << 22 | V() << 16 | k[i][2] << 11 |
 			       V() << 5 | V();
 		}
+		case 32: {            /* vector and scalar FP three-same, every form */
+			static const unsigned k[][3] = {
+				{0, 0, 0x18}, {0, 1, 0x18}, {0, 0, 0x19}, {0, 1, 0x19}, {0, 0, 0x1a}, {0, 1, 0x1a},
+				{0, 0, 0x1b}, {0, 0, 0x1c}, {0, 0, 0x1e}, {0, 1, 0x1e}, {0, 0, 0x1f}, {0, 1, 0x1f},
+				{1, 0, 0x18}, {1, 1, 0x18}, {1, 0, 0x1a}, {1, 0, 0x1b}, {1, 0, 0x1c}, {1, 0, 0x1d},
+				{1, 0, 0x1e}, {1, 1, 0x1e}, {1, 0, 0x1f}, {1, 1, 0x1a}, {1, 1, 0x1c}, {1, 1, 0x1d},
+			};
+			static const unsigned sk[] = {6, 7, 10, 11, 16, 17, 21, 22, 23};   /* with a scalar form */
+			unsigned q = rn(2), sz = q ? rn(2) : 0;
+			if (rn(3) == 0) {
+				unsigned i = sk[rn(9)];
+				return 0x5e200400 | k[i][0] << 29 | (k[i][1] << 1 | rn(2)) << 22 | V() << 16 | k[i][2] << 11 |
+				       V() << 5 | V();
+			}
+			unsigned i = rn(24);
+			return 0x0e200400 | q << 30 | k[i][0] << 29 | (k[i][1] << 1 | sz) << 22 | V() << 16 | k[i][2] << 11 |
+			       V() << 5 | V();
+		}
+		case 33: {            /* vector and scalar FP two-register miscellaneous */
+			static const unsigned k[][3] = {
+				{0, 0, 0x1a}, {0, 1, 0x1a}, {0, 0, 0x1b}, {0, 1, 0x1b}, {0, 0, 0x1c}, {1, 0, 0x1a},
+				{1, 1, 0x1a}, {1, 0, 0x1b}, {1, 1, 0x1b}, {1, 0, 0x1c}, {0, 0, 0x1d}, {1, 0, 0x1d},
+				{0, 1, 0x1d}, {1, 1, 0x1d}, {0, 1, 0x0c}, {0, 1, 0x0d}, {0, 1, 0x0e}, {1, 1, 0x0c},
+				{1, 1, 0x0d},
+				/* vector only from here */
+				{0, 1, 0x0f}, {1, 1, 0x0f}, {1, 1, 0x1f}, {0, 0, 0x18}, {0, 1, 0x18}, {0, 0, 0x19},
+				{0, 1, 0x19}, {1, 0, 0x18}, {1, 0, 0x19}, {1, 1, 0x19},
+			};
+			unsigned q = rn(2), sz = q ? rn(2) : 0;
+			switch (rn(6)) {
+			case 0: {     /* scalar, FRECPX, FCVTXN */
+				unsigned r = rn(21);
+				if (r == 19)
+					return 0x5ea1f800 | rn(2) << 22 | V() << 5 | V();   /* FRECPX */
+				if (r == 20)
+					return 0x7e616800 | V() << 5 | V();                 /* FCVTXN */
+				return 0x5e200800 | k[r][0] << 29 | (k[r][1] << 1 | rn(2)) << 22 | k[r][2] << 12 | V() << 5 | V();
+			}
+			case 1:       /* FCVTN FCVTXN FCVTL (single <-> double), FCVTN FCVTL (half <-> single) */
+				return (unsigned[]){0x0e616800, 0x2e616800, 0x0e617800, 0x0e216800, 0x0e217800}[rn(5)] | q << 30 |
+				       V() << 5 | V();
+			default: {
+				unsigned i = rn(29);
+				return 0x0e200800 | q << 30 | k[i][0] << 29 | (k[i][1] << 1 | sz) << 22 | k[i][2] << 12 |
+				       V() << 5 | V();
+			}
+			}
+		}
+		case 34: {            /* by element: FMLA FMLS FMUL FMULX (vector, scalar), MUL MLA MLS */
+			static const unsigned fk[][2] = {{0, 1}, {0, 5}, {0, 9}, {1, 9}};
+			unsigned q = rn(2), h = rn(2), l = rn(2), m = rn(2);
+			if (rn(4) == 0) {
+				static const unsigned ik[][2] = {{0, 8}, {1, 0}, {1, 4}};
+				unsigned i = rn(3), size = 1 + rn(2);
+				return 0x0f000000 | q << 30 | ik[i][0] << 29 | size << 22 | l << 21 | (size == 1 ? m : 0) << 20 |
+				       V() << 16 | ik[i][1] << 12 | h << 11 | V() << 5 | V();
+			}
+			unsigned i = rn(4), sz = rn(2), scalar = rn(3) == 0;
+			if (sz)
+				q = 1, l = 0;
+			return (scalar ? 0x5f000000 : 0x0f000000 | q << 30) | fk[i][0] << 29 | (2 | sz) << 22 | l << 21 |
+			       V() << 16 | fk[i][1] << 12 | h << 11 | V() << 5 | V();
+		}
+		case 35:              /* FMAXNMV FMINNMV FMAXV FMINV; scalar FADDP FMAXP ... */
+			if (rn(2))
+				return (unsigned[]){0x6e30c800, 0x6eb0c800, 0x6e30f800, 0x6eb0f800}[rn(4)] | V() << 5 | V();
+			return (unsigned[]){0x7e30c800, 0x7eb0c800, 0x7e30d800, 0x7e30f800, 0x7eb0f800}[rn(5)] |
+			       rn(2) << 22 | V() << 5 | V();
+		case 36: {            /* fixed-point conversions: vector, scalar (SIMD), scalar (FP) */
+			unsigned q = rn(2), d = rn(2), u = rn(2), opc = rn(2) ? 0x1c : 0x1f;
+			switch (rn(3)) {
+			case 0:
+				if (d)
+					q = 1;
+				return 0x0f000400 | q << 30 | u << 29 | (d ? 64 + rn(64) : 32 + rn(32)) << 16 | opc << 11 |
+				       V() << 5 | V();
+			case 1:
+				return 0x5f000400 | u << 29 | (d ? 64 + rn(64) : 32 + rn(32)) << 16 | opc << 11 | V() << 5 | V();
+			default: {
+				unsigned scale = sf ? rn(64) : 32 + rn(32), t = rn(2);
+				if (rn(2))   /* FCVTZS FCVTZU */
+					return 0x1e180000 | sf << 31 | t << 22 | u << 16 | scale << 10 | V() << 5 | R();
+				return 0x1e020000 | sf << 31 | t << 22 | u << 16 | scale << 10 | R() << 5 | V();
+			}
+			}
+		}
+		case 37: case 38: case 39:   /* more scalar FP arithmetic */
+			if (rn(2)) {
+				unsigned t = rn(2);
+				return 0x1e200800 | t << 22 | V() << 16 | rn(9) << 12 | V() << 5 | V();
+			}
+			return 0x1f000000 | rn(2) << 22 | rn(2) << 21 | V() << 16 | rn(2) << 15 | V() << 10 | V() << 5 | V();
 		default: {            /* MOVI / MVNI / ORR / BIC (vector, immediate) */
 			unsigned q = rn(2), op = rn(2), cmode = rn(15), abc = rn(8), defgh = rn(32);
 			return 0x0f000400 | q << 30 | op << 29 | abc << 16 | cmode << 12 | defgh << 5 | V();
@@ -265,13 +467,70 @@ static uint32_t gen(bool last)
 
 /* ---- blobs ---- */
 
-static unsigned emit_blob(uint32_t *w, const uint32_t *body, unsigned n)
+/* FPCR: RMode always random; FZ and DN each in a quarter of the blobs
+ * (A64_DIFF_FPCR=0 keeps the default, for bisecting). */
+static uint32_t fpcr_bits(void)
+{
+	uint32_t v = (uint32_t)rn(4) << 22;
+	if (rn(4) == 0)
+		v |= 1u << 24;
+	if (rn(4) == 0)
+		v |= 1u << 25;
+	if (rn(4) == 0)
+		v |= 1u << 26;   /* AHP */
+	if (getenv("A64_DIFF_FPCR"))
+		v = (uint32_t)strtoul(getenv("A64_DIFF_FPCR"), NULL, 0);
+	return v;
+}
+
+/* Set for some blobs: most FP lanes then come from class 5 below. */
+static bool tiny_mode;
+static unsigned tiny_mode_d;   /* 0: doubles, 1: singles in every half */
+
+/* An interesting single or double: specials, denormals, values around the
+ * smallest normal and around its square root (products that underflow),
+ * small integers, ones, arbitrary bits. */
+static uint64_t fp_value(bool d)
+{
+	unsigned fb = d ? 52 : 23, eb = d ? 11 : 8, bias = d ? 1023 : 127;
+	uint64_t sign = (uint64_t)rn(2) << (fb + eb), frac = rnd() & ((1ull << fb) - 1), e;
+	switch (tiny_mode && rn(4) ? 5 : rn(12)) {
+	case 0: return sign;                                          /* zero */
+	case 1: return sign | ((1ull << eb) - 1) << fb;               /* infinity */
+	case 2: return sign | ((1ull << eb) - 1) << fb | (frac | 1);  /* NaN, quiet or signalling */
+	case 3: return sign | (frac >> rn((unsigned)fb));             /* denormal */
+	case 4: e = 1 + rn(2); break;                                 /* just above the smallest normal */
+	case 5:   /* around the square root of the smallest normal, mantissas near 1 or 2: products
+		   * just below the smallest normal that round up to it (tininess before rounding) */
+		e = bias / 2 - 3 + rn(8);
+		if (tiny_mode) {   /* (1 + k ulp) 2^(b/2+1) times (2 - 2k ulp) 2^(b/2): 2^-bias+1 (1 - 2k^2 ulp^2) */
+			unsigned k = 1 + rn(2);
+			bool big = rn(2);
+			e = bias / 2 + !big;
+			frac = big ? ((1ull << fb) - 1) - (2 * k - 1) : k;
+		} else if (rn(3)) {
+			frac = rn(2) ? rn(4) : ((1ull << fb) - 1) - rn(4);
+		}
+		break;
+	case 6: { double v = (double)(int)(rn(200) - 100) / (1 + rn(4)); float f = (float)v;
+		uint64_t x = 0; if (d) memcpy(&x, &v, 8); else { uint32_t w; memcpy(&w, &f, 4); x = w; } return x; }
+	case 7: e = bias - 1 + rn(3); frac &= rn(2) ? 0xf : ~0ull; break;   /* around one */
+	case 8: e = ((1ull << eb) - 2) - rn(3); break;                /* huge */
+	case 9: e = rn(2) ? bias + 24 + rn(40) : bias + 60 + rn(8); break;  /* around integer limits */
+	default: return rnd() & (d ? ~0ull : 0xffffffffull);
+	}
+	return sign | e << fb | frac;
+}
+
+static unsigned emit_blob(uint32_t *w, const uint32_t *body, unsigned n, uint32_t fpcr)
 {
 	unsigned k = 0;
 	w[k++] = 0xf9400000 | (DIFF_OFF_NZCV / 8) << 10 | 16 << 5 | 0;   /* ldr x0, [x16, #nzcv] */
 	w[k++] = 0xd51b4200;                                            /* msr nzcv, x0 */
-	w[k++] = 0xd2a00000 | (rn(4) << 6) << 5;                         /* movz x0, #rmode << 22 */
+	w[k++] = 0xd2a00000 | (fpcr >> 16) << 5;                        /* movz x0, #fpcr, lsl #16 */
 	w[k++] = 0xd51b4400;                                            /* msr fpcr, x0 */
+	w[k++] = 0xf9400000 | (DIFF_OFF_FPSR / 8) << 10 | 16 << 5 | 0;   /* ldr x0, [x16, #fpsr] */
+	w[k++] = 0xd51b4420;                                            /* msr fpsr, x0 */
 	for (unsigned i = 0; i < 8; i++)
 		w[k++] = 0x3dc00000 | ((DIFF_OFF_V + 16 * i) / 16) << 10 | 16 << 5 | i;   /* ldr qi */
 	for (unsigned i = 0; i < 16; i++)
@@ -286,6 +545,8 @@ static unsigned emit_blob(uint32_t *w, const uint32_t *body, unsigned n)
 			w[k++] = 0xf9000000 | i << 10 | 16 << 5 | i;            /* str xi */
 	w[k++] = 0xd53b4200;                                            /* mrs x0, nzcv */
 	w[k++] = 0xf9000000 | (DIFF_OFF_NZCV / 8) << 10 | 16 << 5 | 0;
+	w[k++] = 0xd53b4420;                                            /* mrs x0, fpsr */
+	w[k++] = 0xf9000000 | (DIFF_OFF_FPSR / 8) << 10 | 16 << 5 | 0;
 	for (unsigned i = 0; i < 8; i++)
 		w[k++] = 0x3d800000 | ((DIFF_OFF_V + 16 * i) / 16) << 10 | 16 << 5 | i;   /* str qi */
 	w[k++] = 0xd65f03c0;                                            /* ret */
@@ -305,6 +566,19 @@ static void init_state(uint8_t *s)
 	}
 	uint64_t nzcv = (uint64_t)rn(16) << 28;
 	memcpy(s + DIFF_OFF_NZCV, &nzcv, 8);
+	uint64_t fpsr = rn(4) ? 0 : rnd() & 0x9f;
+	tiny_mode = rn(6) == 0;
+	tiny_mode_d = rn(2);
+	memcpy(s + DIFF_OFF_FPSR, &fpsr, 8);
+	for (unsigned i = 0; i < 16; i++) {   /* v0-v7: FP-flavoured lanes in most halves */
+		uint64_t x;
+		switch (tiny_mode ? tiny_mode_d : rn(3)) {
+		case 0: x = fp_value(true); break;
+		case 1: x = fp_value(false) | fp_value(false) << 32; break;
+		default: continue;
+		}
+		memcpy(s + DIFF_OFF_V + 8 * i, &x, 8);
+	}
 }
 
 /* ---- softkvm side: a stub loops "call blob; MMIO exit" ---- */
@@ -363,8 +637,11 @@ static int run_softkvm(const uint32_t *blob, unsigned n, uint8_t *state)
 	return 0;
 }
 
-static void dump(const uint32_t *body, unsigned n)
+static uint32_t *fpcrs;
+
+static void dump(const uint32_t *body, unsigned n, unsigned idx)
 {
+	printf("  fpcr %#x\n", fpcrs[idx]);
 	for (unsigned i = 0; i < n; i++)
 		printf("  .inst 0x%08x\n", body[i]);
 }
@@ -389,6 +666,11 @@ static bool compare(const uint8_t *a, const uint8_t *b, const uint32_t *body, un
 		printf("seq %u: nzcv softkvm %#llx reference %#llx\n", idx, (unsigned long long)fa, (unsigned long long)fb);
 		ok = false;
 	}
+	memcpy(&fa, a + DIFF_OFF_FPSR, 8), memcpy(&fb, b + DIFF_OFF_FPSR, 8);
+	if ((fa ^ fb) & 0x0800009f) {   /* cumulative flags and QC */
+		printf("seq %u: fpsr softkvm %#llx reference %#llx\n", idx, (unsigned long long)fa, (unsigned long long)fb);
+		ok = false;
+	}
 	for (unsigned i = 0; i < 8; i++)
 		if (memcmp(a + DIFF_OFF_V + 16 * i, b + DIFF_OFF_V + 16 * i, 16)) {
 			uint64_t x[2], y[2];
@@ -403,7 +685,7 @@ static bool compare(const uint8_t *a, const uint8_t *b, const uint32_t *body, un
 		ok = false;
 	}
 	if (!ok)
-		dump(body, n);
+		dump(body, n, idx);
 	return ok;
 }
 
@@ -427,6 +709,7 @@ int main(int argc, char **argv)
 	uint8_t (*mine)[DIFF_STATE] = malloc((size_t)count * DIFF_STATE);
 	uint32_t (*bodies)[16] = malloc((size_t)count * sizeof(*bodies));
 	unsigned *lens = malloc(count * sizeof(unsigned));
+	fpcrs = malloc(count * sizeof(uint32_t));
 	unsigned failed_runs = 0;
 	for (unsigned s = 0; s < count; s++) {
 		unsigned n = getenv("A64_DIFF_LEN") ? (unsigned)atoi(getenv("A64_DIFF_LEN")) : 1 + rn(12);
@@ -434,7 +717,8 @@ int main(int argc, char **argv)
 			bodies[s][i] = gen(i == n - 1);
 		lens[s] = n;
 		uint32_t blob[DIFF_MAX_WORDS];
-		unsigned k = emit_blob(blob, bodies[s], n);
+		fpcrs[s] = fpcr_bits();
+		unsigned k = emit_blob(blob, bodies[s], n, fpcrs[s]);
 		uint8_t st[DIFF_STATE];
 		init_state(st);
 		uint32_t kk = k;
@@ -443,7 +727,7 @@ int main(int argc, char **argv)
 		fwrite(st, DIFF_STATE, 1, in);
 		if (run_softkvm(blob, k, st) < 0) {
 			printf("seq %u: softkvm run failed\n", s);
-			dump(bodies[s], n);
+			dump(bodies[s], n, s);
 			failed_runs++;
 			setup_guest();
 		}
@@ -490,5 +774,6 @@ int main(int argc, char **argv)
 	free(mine);
 	free(bodies);
 	free(lens);
+	free(fpcrs);
 	return mismatches || failed_runs ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* PSCI CPU_ON / CPU_OFF / AFFINITY_INFO across two vCPU threads: the
  * secondary starts powered off and sleeps inside KVM_RUN until CPU_ON. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 #include "a64t.h"
 
 static struct tvcpu v0, v1;
-static volatile int sec_reports, sec_done;
+/* Shared by the two vCPU threads of the test. */
+static atomic_int sec_reports, sec_done;
 static int sec_exit;
 
 static void on_usr1(int sig)
@@ -25,11 +27,11 @@ static void *secondary(void *arg)
 		int handled;
 		int r = run_once(&v1, &handled);
 		if (handled) {
-			sec_reports = v1.nvalues;
+			atomic_store(&sec_reports, v1.nvalues);
 			continue;
 		}
 		if (r == -EINTR) {
-			if (sec_done)
+			if (atomic_load(&sec_done))
 				break;
 			continue;
 		}
@@ -63,9 +65,9 @@ int main(int argc, char **argv)
 		CHECK_EQ(strtol(argv[2], NULL, 0), v0.checks);
 	} else {
 		CHECK_EQ(8, v0.checks);
-		CHECK_EQ(2, sec_reports);
+		CHECK_EQ(2, atomic_load(&sec_reports));
 	}
-	sec_done = 1;
+	atomic_store(&sec_done, 1);
 	pthread_kill(th, SIGUSR1);
 	pthread_join(th, NULL);
 	CHECK_EQ(0, sec_exit);

@@ -31,6 +31,10 @@ static void usage(FILE *out)
 		"                   feeds the vtimer's line back as the IRQ),\n"
 		"                   nisv (LDP/STP to MMIO emulated by the VMM),\n"
 		"                   sea (poisoned RAM: SIGBUS, then an SEA)\n"
+		"  -L, --linux      boot a Linux Image: an in-kernel GICv3 and a\n"
+		"                   device tree (x0) as on QEMU virt\n"
+		"  -i, --initrd F   with --linux: the initrd\n"
+		"  -a, --append S   with --linux: the kernel command line\n"
 		"  -q, --quiet      no exit summary\n"
 		"  -t, --timeout S  stop the guest after S seconds (status %d)\n"
 		"  -h, --help       this text\n"
@@ -48,6 +52,9 @@ int main(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "flow", required_argument, NULL, 'f' },
+		{ "linux", no_argument, NULL, 'L' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -56,9 +63,11 @@ int main(int argc, char **argv)
 	static struct vmm vmm;
 	size_t mem_size = DEFAULT_MEM_SIZE;
 	unsigned long timeout_s = 0;
+	const char *initrd = NULL, *cmdline = NULL;
+	bool linux_boot = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:qf:t:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:qf:Li:a:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (vmm_parse_size(optarg, MAX_MEM_SIZE, &mem_size) < 0 ||
@@ -74,6 +83,15 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			vmm.flow = optarg;
+			break;
+		case 'L':
+			linux_boot = true;
+			break;
+		case 'i':
+			initrd = optarg;
+			break;
+		case 'a':
+			cmdline = optarg;
 			break;
 		case 't':
 			if (vmm_parse_timeout(optarg, &timeout_s) < 0) {
@@ -98,11 +116,16 @@ int main(int argc, char **argv)
 		return VMM_STATUS_ERROR;
 	}
 
-	uint64_t entry;
+	if ((initrd || cmdline) && !linux_boot) {
+		fprintf(stderr, "softkvm-vmm-arm64: --initrd and --append go with --linux\n");
+		return VMM_STATUS_ERROR;
+	}
+	uint64_t entry, dtb = 0;
 	int status = VMM_STATUS_ERROR;
 	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
 	    vmm_load_image(&vmm, argv[optind], &entry) == 0 &&
-	    vmm_boot(&vmm, entry, 0) == 0 && pl011_init(&vmm) == 0 &&
+	    (!linux_boot || linux_setup(&vmm, initrd, cmdline, &dtb) == 0) &&
+	    vmm_boot(&vmm, entry, dtb) == 0 && pl011_init(&vmm) == 0 &&
 	    exitdev_init(&vmm) == 0 && flow_init(&vmm) == 0) {
 		status = vmm_run(&vmm, timeout_s);
 		flow_report(&vmm);

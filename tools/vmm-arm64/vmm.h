@@ -81,6 +81,9 @@ int vmm_kvm_init(struct vmm *vmm, size_t mem_size);
 int vmm_set_reg(struct vmm *vmm, uint64_t id, uint64_t val);
 int vmm_get_reg(struct vmm *vmm, uint64_t id, uint64_t *val);
 int vmm_inject_ext_dabt(struct vmm *vmm);
+
+/* linux.c: --linux, the GICv3 and the device tree; *dtb its address. */
+int linux_setup(struct vmm *vmm, const char *initrd, const char *cmdline, uint64_t *dtb);
 uint64_t vmm_core_reg_id(size_t offset);
 
 /* loader.c: the image into RAM; *entry is where it was put. */

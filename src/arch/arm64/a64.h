@@ -18,6 +18,7 @@
 #include "mem/poison.h"
 
 struct a64;
+struct a64_vgic;
 typedef void (*a64_fn)(struct a64 *c, uint32_t insn);
 
 /* PSTATE bits as SPSR lays them out. */
@@ -118,6 +119,8 @@ enum a64_sr {
 	SR_HCR2, SR_SCTLR2, SR_ACTLR2, SR_VBAR2, SR_ELR2, SR_SPSR2, SR_ESR2, SR_FAR2, SR_HPFAR2,
 	SR_TCR2, SR_TTBR02, SR_MAIR2, SR_TPIDR2, SR_CPTR2, SR_HSTR2, SR_MDCR2, SR_HACR2,
 	SR_CNTHCTL2, SR_CNTVOFF2, SR_VPIDR2, SR_VMPIDR2, SR_VTTBR2, SR_VTCR2,
+	/* AArch32 state KVM keeps and lists: userspace access only (a64regs) */
+	SR_DACR32, SR_IFSR32, SR_FPEXC32, SR_DBGVCR32,
 	SR_COUNT
 };
 
@@ -126,7 +129,7 @@ struct a64_vm {
 	bool nisv_to_user;              /* KVM_CAP_ARM_NISV_TO_USER */
 	bool sea_to_user;               /* KVM_CAP_ARM_SEA_TO_USER */
 	struct sk_poison poison;        /* poisoned guest pages (ras.c) */
-	bool has_run;                   /* a vCPU ran: some setup is frozen */
+	atomic_bool has_run;            /* a vCPU ran: some setup is frozen */
 	uint32_t ipa_bits;
 	/* The vCPUs as PSCI sees them. Run loops take this lock, never
 	 * vm->lock (which memslot updates hold while they wait for vCPUs). */
@@ -134,6 +137,13 @@ struct a64_vm {
 	struct a64 **cpus;
 	int ncpus;
 	pthread_mutex_t excl_lock;      /* 128-bit exclusive pairs */
+	struct a64_vgic *vgic;          /* the in-kernel GICv3 (vgic*.c), or NULL */
+	/* SMCCC services the VMM turned off (KVM_REG_ARM_STD_BMAP,
+	 * STD_HYP_BMAP, VENDOR_HYP_BMAP: inverted, so zero is all on) */
+	uint64_t fw_bmap_off[3];
+	bool system_suspend;            /* KVM_CAP_ARM_SYSTEM_SUSPEND */
+	int timer_ppi[2];               /* KVM_ARM_VCPU_TIMER_IRQ_{V,P}TIMER; 0: default 27, 30 */
+	uint8_t pfr0_csv_off;           /* ID_AA64PFR0_EL1 CSV2 (bit 0) / CSV3 (bit 1) the VMM cleared */
 };
 
 /* Where KVM_RUN must resume after an exit the VMM completes. */
@@ -144,6 +154,18 @@ struct a64_mmio {
 };
 
 enum a64_power { PWR_ON, PWR_OFF, PWR_ON_PENDING };
+
+/* Self-hosted debug (debug.c): the breakpoint and watchpoint registers
+ * (all 16 of each are stored, as KVM does; the first A64_NBRP/A64_NWRP
+ * match) and the VMM's with KVM_GUESTDBG_USE_HW. */
+#define A64_NBRP 6      /* ID_AA64DFR0_EL1.BRPs + 1 */
+#define A64_NWRP 4      /* ID_AA64DFR0_EL1.WRPs + 1 */
+struct a64_dbg {
+	uint64_t bvr[16], bcr[16], wvr[16], wcr[16];
+	uint64_t xbvr[16], xbcr[16], xwvr[16], xwcr[16];   /* the VMM's */
+	bool armed;             /* something to check: 1-insn blocks, watched pages off the TLB */
+	bool stepping;          /* the instruction running is software-stepped */
+};
 
 /* PMUv3 state (pmu.c). Counter A64_PMU_N is the cycle counter. */
 #define A64_PMU_N 4
@@ -202,6 +224,9 @@ struct a64 {
 	bool initialized;
 	uint32_t features;              /* KVM_ARM_VCPU_INIT features[0] */
 	uint64_t psci_version;
+	bool ran;                       /* KVM_RUN was entered (timer attributes freeze) */
+	bool steal_set;                 /* KVM_ARM_VCPU_PVTIME_IPA given */
+	uint64_t steal_base, steal_last; /* its IPA; run_delay ns last accounted */
 
 	struct a64_mmio mmio;
 	bool nisv_exit;
@@ -214,6 +239,7 @@ struct a64 {
 
 	/* KVM_SET_GUEST_DEBUG */
 	bool stepped;                   /* single-step: an instruction ran, exit next */
+	struct a64_dbg dbg;
 
 	/* run loop */
 	jmp_buf unwind;
@@ -291,6 +317,16 @@ static inline int64_t sext(uint64_t v, unsigned bits)
 #define A64_MAX_FEATURES 8      /* feature bits 0..7 */
 #define HCR_RW (1ull << 31)
 #define HCR_HCD (1ull << 29)
+#define HCR_FMO (1ull << 3)
+#define HCR_IMO (1ull << 4)
+#define HCR_AMO (1ull << 5)
+#define HCR_VF (1ull << 6)
+#define HCR_VI (1ull << 7)
+#define HCR_VSE (1ull << 8)
+#define HCR_TSC (1ull << 19)
+#define HCR_TVM (1ull << 26)
+#define HCR_TGE (1ull << 27)
+#define HCR_TRVM (1ull << 30)
 static inline bool a64_has_el2(const struct a64 *c)
 {
 	return (c->features & (1u << KVM_ARM_VCPU_HAS_EL2)) != 0;
@@ -312,9 +348,12 @@ void a64_raise(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t far, bool far_
 void a64_take_serror(struct a64 *c);
 /* HVC from EL1 (or EL2) of a vCPU with EL2: taken to EL2. */
 void a64_take_hvc_el2(struct a64 *c, uint32_t imm);
+/* A synchronous exception from EL0/EL1 that HCR_EL2 traps to EL2. */
+_Noreturn void a64_exception_el2(struct a64 *c, uint32_t ec, uint32_t iss, uint64_t ret_pc);
 _Noreturn void a64_undef(struct a64 *c);
 void a64_take_irq(struct a64 *c, bool fiq);
 bool a64_irq_pending(struct a64 *c);
+bool a64_virt_irq_raised(const struct a64 *c);   /* HCR_EL2.VI/VF/VSE: wakes WFI at EL0/EL1 */
 void a64_eret(struct a64 *c);
 _Noreturn void a64_exit(struct a64 *c);       /* the run ends (kvm_run filled) */
 _Noreturn void a64_fail(struct a64 *c, int err);
@@ -330,6 +369,7 @@ void a64_refresh_slots(struct a64 *c);
 void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t iss, uint64_t *pa);
 /* AT instructions: PAR_EL1 value. */
 uint64_t a64_at(struct a64 *c, uint64_t va, int acc, bool unpriv);
+uint64_t a64_at_el2(struct a64 *c, uint64_t va, int acc);   /* AT S1E2R/W */
 
 static inline void *a64_tlb_hit(struct a64 *c, uint64_t va, unsigned perm)
 {
@@ -338,6 +378,10 @@ static inline void *a64_tlb_hit(struct a64 *c, uint64_t va, unsigned perm)
 		return (void *)(e->addend + (uintptr_t)va);
 	return NULL;
 }
+
+/* SOFTKVM_TRACE_UNDEF (decode.c): a64_undef prints EL, PC and word when set. */
+extern bool a64_trace_undef;
+void a64_trace_undef_print(struct a64 *c);
 
 /* ---- mem.c: guest data accesses ---- */
 uint64_t a64_ld(struct a64 *c, uint64_t va, unsigned size, uint32_t iss, bool unpriv);
@@ -367,7 +411,29 @@ static inline bool a64_poisoned(struct a64 *c, uint64_t ipa, unsigned *flags)
  * va; fsc is the fault class. Ends KVM_RUN: SIGBUS or KVM_EXIT_ARM_SEA. */
 _Noreturn void a64_sea(struct a64 *c, uint64_t va, int acc, uint32_t iss, uint64_t ipa, void *hva, uint32_t fsc);
 void a64_ras_vm_init(struct sk_vm *vm, struct a64_vm *v);
+/* SIGBUS BUS_MCEERR_AR under a guest access: now softkvm poison (retry). */
+bool a64_hwpoison_convert(struct a64 *c);
 void a64_ras_vm_destroy(struct sk_vm *vm, struct a64_vm *v);
+
+/* ---- debug.c: breakpoints, watchpoints, software step, OS lock ---- */
+#define EC_BKPT_LOW 0x30
+#define EC_WATCH_LOW 0x34
+void a64_dbg_update(struct a64 *c);            /* after a debug control change */
+bool a64_dbg_before(struct a64 *c);            /* c->dbg.armed: true if an exception was taken */
+/* A data access passed translation: raise a watchpoint; the TLB
+ * permissions to drop for va's page while watchpoints are armed. */
+unsigned a64_dbg_watch(struct a64 *c, uint64_t va, int acc, uint32_t iss, bool unpriv);
+void a64_dbg_after_eret(struct a64 *c);
+void a64_dbg_reset(struct a64 *c);
+bool a64_dbg_reg_read(struct a64 *c, uint32_t enc, uint64_t *v);
+bool a64_dbg_reg_write(struct a64 *c, uint32_t enc, uint64_t v);
+int a64_dbg_reg_get_user(struct a64 *c, uint32_t enc, uint64_t *v);
+int a64_dbg_reg_set_user(struct a64 *c, uint32_t enc, uint64_t v);
+bool a64_dbg_mdscr_write(struct a64 *c, uint64_t v);
+bool a64_dbg_oslar_write(struct a64 *c, uint64_t v);
+bool a64_dbg_osdlr_write(struct a64 *c, uint64_t v);
+long a64_dbg_set_guest_debug(struct a64 *c, const struct kvm_guest_debug *d);
+_Noreturn void a64_dbg_exit(struct a64 *c, uint64_t esr, uint64_t far);   /* KVM_EXIT_DEBUG */
 
 /* ---- decode.c ---- */
 a64_fn a64_decode(uint32_t insn);
@@ -381,6 +447,10 @@ bool a64_sysreg_write(struct a64 *c, uint32_t enc, uint64_t v);
 int a64_sysreg_get_user(struct a64 *c, uint32_t enc, uint64_t *v);  /* ONE_REG */
 int a64_sysreg_set_user(struct a64 *c, uint32_t enc, uint64_t v);
 unsigned a64_sysreg_list(uint64_t *ids);  /* ids may be NULL */
+/* a64regs: the list for a vCPU with these KVM_ARM_VCPU_INIT features (PMU,
+ * EL2 registers); CCSIDR_EL1 of a CSSELR_EL1 value, 0 for no such cache */
+unsigned a64_sysreg_list_for(uint32_t features, uint64_t *ids);
+uint32_t a64_ccsidr(unsigned csselr);
 void a64_sysreg_reset(struct a64 *c);
 void a64_sys_insn(struct a64 *c, uint32_t insn);  /* SYS / SYSL: DC, IC, AT, TLBI */
 uint32_t a64_sys_iss(uint32_t insn);
@@ -394,6 +464,10 @@ uint64_t a64_timer_next_ns(struct a64 *c);   /* host monotonic ns of the next ed
 uint64_t a64_host_ns(void);
 uint64_t a64_timer_ctl_read(struct a64 *c, int which);
 void a64_timer_set_cnt(struct a64 *c, uint64_t vct);
+/* KVM_ARM_VCPU_TIMER_CTRL vCPU attributes (a64regs) */
+int a64_timer_set_attr(struct a64 *c, const struct kvm_device_attr *a);
+int a64_timer_get_attr(struct a64 *c, const struct kvm_device_attr *a);
+int a64_timer_has_attr(struct a64 *c, const struct kvm_device_attr *a);
 
 /* ---- pmu.c ---- */
 void a64_pmu_sync(struct a64 *c);
@@ -417,18 +491,58 @@ int a64_pmu_set_attr(struct a64 *c, const struct kvm_device_attr *a);
 int a64_pmu_get_attr(struct a64 *c, const struct kvm_device_attr *a);
 
 /* ---- psci.c ---- */
+/* KVM_REG_ARM_{STD,STD_HYP,VENDOR_HYP}_BMAP (which 0..2): the services on */
+static inline uint64_t a64_fw_bmap(const struct a64_vm *v, unsigned which)
+{
+	static const uint64_t all[3] = {1, 1, 3};
+	return all[which] & ~v->fw_bmap_off[which];
+}
 void a64_hvc(struct a64 *c, uint32_t imm);
 void a64_smc(struct a64 *c, uint32_t imm);
+void a64_pvtime_update(struct a64 *c);   /* KVM_RUN entry: stolen time (a64regs) */
 
 /* ---- arm64.c ---- */
 void a64_kick(struct a64 *c);
 struct a64 *a64_vcpu_by_mpidr(struct sk_vm *vm, uint64_t mpidr);
+void a64_apply_pending_reset(struct a64 *c);   /* a64regs: ONE_REG after CPU_ON */
 
 /* ---- regs.c: the uapi ---- */
 extern const struct sk_ioctl a64_vcpu_ioctls[];
 extern const struct sk_ioctl a64_vm_ioctls[];
 extern const struct sk_ioctl a64_sys_ioctls[];
 long a64_check_extension(struct sk_vm *vm, long ext);
+
+/* ---- vgic*.c: the in-kernel GICv3; hooks the other parts call ---- */
+/* vCPU creation (first thing in a64_vcpu_init): 0 or -errno. */
+int a64_vgic_vcpu_create(struct sk_vcpu *vcpu);
+/* VM destruction: frees the vGIC. */
+void a64_vgic_vm_destroy(struct a64_vm *v);
+/* KVM_RUN entry: maps the vGIC on the first run (KVM's errno), else 0. */
+int a64_vgic_ready(struct sk_vm *vm);
+/* true when the VM has a vGIC; then KVM_IRQ_LINE goes to a64_vgic_irq_line. */
+bool a64_vgic_present(struct sk_vm *vm);
+long a64_vgic_irq_line(struct sk_vm *vm, const struct kvm_irq_level *l);
+/* The timer/PMU lines (KVM_ARM_DEV_EL1_VTIMER...) of a vCPU: fed to the
+ * vGIC when there is one, and then 0 is returned (nothing for userspace). */
+uint32_t a64_vgic_dev_lines(struct a64 *c, uint32_t levels);
+/* A guest access outside the memslots: true when the vGIC took it. */
+bool a64_vgic_mmio(struct a64 *c, uint64_t ipa, bool write, unsigned size, uint64_t *val);
+/* KVM_ARM_VCPU_PMU_V3_IRQ: set (op 0) or get (op 1). */
+int a64_vgic_pmu_irq(struct a64 *c, const struct kvm_device_attr *a, int op);
+long a64_vgic_check_extension(struct sk_vm *vm, long ext);
+extern const struct sk_device_ops *const a64_devices[];
+extern const struct sk_ioctl a64_vgic_vm_ioctls[];
+/* ICC_* system registers (rows of sysreg.c) */
+#define A64_ICC(name) \
+	bool a64_icc_rd_##name(struct a64 *c, uint64_t *v); \
+	bool a64_icc_wr_##name(struct a64 *c, uint64_t v);
+A64_ICC(pmr) A64_ICC(iar0) A64_ICC(eoir0) A64_ICC(hppir0) A64_ICC(bpr0)
+A64_ICC(ap0r0) A64_ICC(ap0r1) A64_ICC(ap0r2) A64_ICC(ap0r3)
+A64_ICC(ap1r0) A64_ICC(ap1r1) A64_ICC(ap1r2) A64_ICC(ap1r3)
+A64_ICC(dir) A64_ICC(rpr) A64_ICC(sgi1r) A64_ICC(asgi1r) A64_ICC(sgi0r)
+A64_ICC(iar1) A64_ICC(eoir1) A64_ICC(hppir1) A64_ICC(bpr1) A64_ICC(ctlr) A64_ICC(sre)
+A64_ICC(igrpen0) A64_ICC(igrpen1)
+#undef A64_ICC
 
 /* ---- fp.c ---- */
 void a64_fp_check(struct a64 *c);

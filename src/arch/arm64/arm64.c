@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/insn.h"
+#include "mem/guest_access.h"
 
 #define BLOCK_INSNS 256
 #define MAX_SLEEP_NS 10000000ull   /* re-check requests at least this often */
@@ -46,6 +47,7 @@ static void a64_vm_destroy(struct sk_vm *vm)
 	if (!v)
 		return;
 	a64_ras_vm_destroy(vm, v);
+	a64_vgic_vm_destroy(v);
 	pthread_mutex_destroy(&v->psci_lock);
 	pthread_mutex_destroy(&v->excl_lock);
 	free(v->cpus);
@@ -63,6 +65,9 @@ static int a64_vm_enable_cap(struct sk_vm *vm, const void *arg)
 		return 0;
 	case KVM_CAP_ARM_SEA_TO_USER:
 		v->sea_to_user = true;
+		return 0;
+	case KVM_CAP_ARM_SYSTEM_SUSPEND:
+		v->system_suspend = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -93,6 +98,9 @@ struct a64 *a64_vcpu_by_mpidr(struct sk_vm *vm, uint64_t mpidr)
 
 static int a64_vcpu_init(struct sk_vcpu *vcpu)
 {
+	int vgic_err = a64_vgic_vcpu_create(vcpu);
+	if (vgic_err)
+		return vgic_err;
 	struct a64 *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -142,7 +150,7 @@ static void a64_vcpu_destroy(struct sk_vcpu *vcpu)
 void a64_kick(struct a64 *c)
 {
 	atomic_fetch_or_explicit(&c->vcpu->requests, SK_REQ_EVENT, memory_order_release);
-	syscall(SYS_futex, &c->vcpu->requests, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sk_vcpu_wake(c->vcpu);   /* SYS_futex here would be arm64's number on an x86-64 host */
 }
 
 /* Sleep until kicked, a signal, the deadline (host ns) or MAX_SLEEP_NS;
@@ -179,8 +187,7 @@ static void run_block(struct a64 *c, unsigned budget)
 	c->brk = false;
 	for (unsigned n = 0; n < budget; n++) {
 		unsigned off = pc & 0xfff;
-		uint32_t w;
-		memcpy(&w, base + off, 4);
+		uint32_t w = (uint32_t)sk_guest_load(base + off, 4);
 		unsigned i = off >> 2;
 		a64_fn fn = dp->fn[i];
 		if (!fn || dp->raw[i] != w) {
@@ -203,14 +210,23 @@ static void power_on_reset(struct a64 *c)
 	bool pending = c->on_pending;
 	uint64_t entry = c->on_entry, ctx = c->on_ctx;
 	c->on_pending = false;
+	if (pending) {
+		/* Under psci_lock: the reset rewrites MPIDR_EL1, which other
+		 * vCPUs read under it (CPU_ON, AFFINITY_INFO). */
+		uint64_t voff = c->cntvoff;
+		a64_reset(c);
+		c->cntvoff = voff;
+		c->pc = entry;
+		c->x[0] = ctx;
+	}
 	pthread_mutex_unlock(&c->avm->psci_lock);
-	if (!pending)
-		return;
-	uint64_t voff = c->cntvoff;
-	a64_reset(c);
-	c->cntvoff = voff;
-	c->pc = entry;
-	c->x[0] = ctx;
+}
+
+/* ONE_REG: a reset PSCI CPU_ON owes the vCPU is done before userspace
+ * reads or writes its registers (KVM does it in the ioctl). */
+void a64_apply_pending_reset(struct a64 *c)
+{
+	power_on_reset(c);
 }
 
 /* One pass at a block boundary. >0: keep running; 0 / <0: return that. */
@@ -259,7 +275,7 @@ static int boundary(struct a64 *c)
 		run->exit_reason = KVM_EXIT_INTR;
 		return -EINTR;
 	}
-	if (c->serror_pending && !(c->pstate & PS_A) && c->el != 2) {
+	if (c->serror_pending && !(c->pstate & PS_A) && !a64_has_el2(c)) {   /* EL2: except.c routes it */
 		c->wfi = false;
 		a64_take_serror(c);
 		return 1;
@@ -271,7 +287,7 @@ static int boundary(struct a64 *c)
 		return 1;
 	}
 	if (c->wfi) {
-		if ((atomic_load(&c->lines) & 3) || c->serror_pending) {
+		if ((atomic_load(&c->lines) & 3) || c->serror_pending || a64_virt_irq_raised(c)) {
 			c->wfi = false;
 		} else {
 			sleep_until(c, seq, a64_timer_next_ns(c));
@@ -279,7 +295,9 @@ static int boundary(struct a64 *c)
 		}
 	}
 	c->stepped = stepping;
-	run_block(c, stepping ? 1 : BLOCK_INSNS);
+	if (c->dbg.armed && a64_dbg_before(c))
+		return 1;   /* a debug exception was taken */
+	run_block(c, (stepping || c->dbg.armed) ? 1 : BLOCK_INSNS);
 	return 1;
 }
 
@@ -287,6 +305,16 @@ static int a64_vcpu_run(struct sk_vcpu *vcpu)
 {
 	struct a64 *c = vcpu->arch_vcpu;
 	c->avm->has_run = true;
+	c->ran = true;
+	a64_pvtime_update(c);   /* KVM: at each vcpu_load */
+	/* Hardware poison under guest memory becomes softkvm's own (ras.c). */
+	sigjmp_buf hw;
+	sigjmp_buf *outer = sk_guest_fault_jb;
+	if (outer) {
+		if (sigsetjmp(hw, 0) && !a64_hwpoison_convert(c))
+			siglongjmp(*outer, 1);
+		sk_guest_fault_jb = &hw;
+	}
 	switch (setjmp(c->unwind)) {
 	case A64_UNWIND_NONE:
 	case A64_UNWIND_EXC:
@@ -316,6 +344,9 @@ static int a64_vcpu_prepare(struct sk_vcpu *vcpu)
 	struct a64 *c = vcpu->arch_vcpu;
 	if (!c->initialized)
 		return -ENOEXEC;
+	int vgic_err = a64_vgic_ready(vcpu->vm);
+	if (vgic_err)
+		return vgic_err;
 	if ((c->features & (1u << KVM_ARM_VCPU_PMU_V3)) && !c->pmu.created)
 		return -EINVAL;   /* KVM: a PMU vCPU runs only after KVM_ARM_VCPU_PMU_V3_INIT */
 	atomic_fetch_and(&vcpu->requests, ~(uint32_t)SK_REQ_TLB_FLUSH);
@@ -341,7 +372,7 @@ static const struct sk_exit_stat exit_stats[] = {
 
 const struct sk_arch_ops sk_arch_arm64 = {
 	.name = "arm64",
-	.check_extension = a64_check_extension,
+	.check_extension = a64_vgic_check_extension,
 	.vm_type_valid = a64_vm_type_valid,
 	.vm_init = a64_vm_init,
 	.vm_destroy = a64_vm_destroy,
@@ -362,5 +393,7 @@ const struct sk_arch_ops sk_arch_arm64 = {
 	.vcpu_mmap_pages = 2,   /* kvm_run + the coalesced MMIO page */
 #endif
 	.pio_page = 0,
+	.devices = a64_devices,
+	.vm_irqchip_ioctls = a64_vgic_vm_ioctls,
 	.exit_stats = exit_stats,
 };

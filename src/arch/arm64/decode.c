@@ -5,9 +5,11 @@
  * Decoding happens once per instruction word: the decode cache keeps the
  * handler per guest-physical page together with the word it came from.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "arch/arm64/insn.h"
+#include "mem/guest_access.h"
 
 struct pat {
 	uint32_t mask, value;
@@ -78,6 +80,7 @@ static const struct pat table[] = {
 	{0x9ff80400, 0x0f000400, i_simd_modimm},  /* MOVI MVNI ORR BIC FMOV (vector imm) */
 	{0x9fe08400, 0x0e000400, i_simd_copy},    /* DUP INS UMOV SMOV */
 	{0x9f800400, 0x0f000400, i_simd_shift_imm}, /* SHL USHR SSHR SHRN USHLL ... */
+	{0x9f000400, 0x0f000000, i_simd_elem},    /* FMLA FMLS FMUL FMULX MUL MLA MLS (by element) */
 	{0x9f200400, 0x0e200400, i_simd_3same},   /* ADD SUB AND ORR CMEQ ... FADD */
 	{0x9f200c00, 0x0e200000, i_simd_3diff},   /* UADDL UMULL ... */
 	{0x9f3e0c00, 0x0e200800, i_simd_2misc},   /* CNT NOT REV ABS NEG CMxx #0 ... */
@@ -89,6 +92,7 @@ static const struct pat table[] = {
 	{0xdf200400, 0x5e200400, i_simd_scalar_3same},
 	{0xdf3e0c00, 0x5e200800, i_simd_scalar_2misc},
 	{0xdf800400, 0x5f000400, i_simd_scalar_shift},
+	{0xdf000400, 0x5f000000, i_simd_scalar_elem}, /* FMLA FMLS FMUL FMULX (scalar, by element) */
 };
 
 a64_fn a64_decode(uint32_t insn)
@@ -97,6 +101,27 @@ a64_fn a64_decode(uint32_t insn)
 		if ((insn & table[i].mask) == table[i].value)
 			return table[i].fn;
 	return i_undef;
+}
+
+/* SOFTKVM_TRACE_UNDEF: one stderr line per guest undefined-instruction
+ * exception, for finding the A64 forms a guest needs. Read once when the
+ * library loads (before any VM exists); only the UNDEF path tests it. */
+bool a64_trace_undef;
+
+__attribute__((constructor)) static void trace_undef_init(void)
+{
+	a64_trace_undef = getenv("SOFTKVM_TRACE_UNDEF") != NULL;
+}
+
+void a64_trace_undef_print(struct a64 *c)
+{
+	const uint8_t *h = a64_tlb_hit(c, c->pc, c->el ? P_X1 : P_X0);
+	if (h)
+		fprintf(stderr, "softkvm: UNDEF at EL%u pc %#llx insn %08x\n", c->el, (unsigned long long)c->pc,
+			(unsigned)sk_guest_load(h, 4));
+	else
+		fprintf(stderr, "softkvm: UNDEF at EL%u pc %#llx insn (not in the TLB)\n", c->el,
+			(unsigned long long)c->pc);
 }
 
 void i_undef(struct a64 *c, uint32_t insn)

@@ -3,12 +3,8 @@
  */
 #include <math.h>
 
+#include "arch/arm64/fpu.h"
 #include "arch/arm64/insn.h"
-
-/* FPCR rounding and FPSR flags around host FP operations (exec_fp.c). */
-int a64_fp_enter(const struct a64 *c);
-void a64_fp_leave(struct a64 *c, int saved);
-
 
 typedef struct { uint8_t b[16]; } vreg;
 
@@ -178,20 +174,43 @@ void i_simd_copy(struct a64 *c, uint32_t insn)
 
 /* ---- three registers, same type ---- */
 
-static uint64_t shl_reg(uint64_t a, int64_t sh, unsigned eb, bool u)
+/* Saturate to a signed or unsigned `bits`-bit range, setting FPSR.QC. */
+static uint64_t sat(struct a64 *c, __int128 v, unsigned bits, bool to_u)
 {
-	unsigned bits = eb * 8;
-	sh = (int8_t)sh;
-	if (sh >= 0)
-		return sh >= (int)bits ? 0 : a << sh;
-	sh = -sh;
-	if (u)
-		return sh >= (int)bits ? 0 : (a & emask(eb)) >> sh;
-	int64_t s = sext(a, bits);
-	return (uint64_t)(s >> (sh >= (int)bits ? bits - 1 : (unsigned)sh));
+	__int128 mx = to_u ? ((__int128)1 << bits) - 1 : ((__int128)1 << (bits - 1)) - 1;
+	__int128 mn = to_u ? 0 : -mx - 1;
+	if (v > mx || v < mn) {
+		c->fpsr |= FPSR_QC;
+		v = v > mx ? mx : mn;
+	}
+	return (uint64_t)v & emask(bits / 8);
 }
 
-static bool int_op(unsigned opc, bool u, unsigned eb, uint64_t a, uint64_t b, uint64_t d, uint64_t *r)
+/* SSHL USHL SRSHL URSHL SQSHL UQSHL SQRSHL UQRSHL (register): the shift is
+ * the signed low byte of the other operand, negative shifting right with
+ * optional rounding; computed in 128 bits with the shift clamped where the
+ * result no longer changes. */
+static uint64_t shl_reg(struct a64 *c, uint64_t a, int sh, unsigned bits, bool u, bool round, bool satq)
+{
+	__int128 v = u ? (__int128)(a & emask(bits / 8)) : (__int128)sext(a, bits);
+	if (sh >= 0) {
+		if (v == 0 || (!satq && sh >= (int)bits))
+			return 0;
+		if (sh >= (int)bits)   /* any nonzero value overflows */
+			v = v > 0 ? (__int128)1 << 100 : -((__int128)1 << 100);
+		else
+			v *= (__int128)1 << sh;
+	} else {
+		unsigned s = (unsigned)-sh > bits + 1 ? bits + 1 : (unsigned)-sh;
+		if (round)
+			v += (__int128)1 << (s - 1);
+		v >>= s;
+	}
+	return satq ? sat(c, v, bits, u) : (uint64_t)v & emask(bits / 8);
+}
+
+static bool int_op(struct a64 *c, unsigned opc, bool u, unsigned eb, uint64_t a, uint64_t b, uint64_t d,
+		   uint64_t *r)
 {
 	unsigned bits = eb * 8;
 	int64_t sa = sext(a, bits), sb = sext(b, bits);
@@ -199,28 +218,19 @@ static bool int_op(unsigned opc, bool u, unsigned eb, uint64_t a, uint64_t b, ui
 	switch (opc) {
 	case 0x00: *r = u ? (ua + ub) >> 1 : (uint64_t)((sa + sb) >> 1); return eb < 8;
 	case 0x01: {   /* SQADD / UQADD */
-		if (u) {
-			uint64_t s = ua + ub;
-			*r = (s > emask(eb) || s < ua) ? emask(eb) : s;
-		} else {
-			__int128 s = (__int128)sa + sb, mx = ((__int128)1 << (bits - 1)) - 1, mn = -mx - 1;
-			*r = (uint64_t)(int64_t)(s > mx ? mx : s < mn ? mn : s);
-		}
+		*r = u ? sat(c, (__int128)ua + ub, bits, true) : sat(c, (__int128)sa + sb, bits, false);
 		return true;
 	}
 	case 0x04: *r = u ? (ua - ub) >> 1 : (uint64_t)((sa - sb) >> 1); return eb < 8;
 	case 0x05: {   /* SQSUB / UQSUB */
-		if (u) {
-			*r = ua < ub ? 0 : ua - ub;
-		} else {
-			__int128 s = (__int128)sa - sb, mx = ((__int128)1 << (bits - 1)) - 1, mn = -mx - 1;
-			*r = (uint64_t)(int64_t)(s > mx ? mx : s < mn ? mn : s);
-		}
+		*r = u ? sat(c, (__int128)ua - ub, bits, true) : sat(c, (__int128)sa - sb, bits, false);
 		return true;
 	}
 	case 0x06: *r = (u ? ua > ub : sa > sb) ? ~0ull : 0; return true;
 	case 0x07: *r = (u ? ua >= ub : sa >= sb) ? ~0ull : 0; return true;
-	case 0x08: *r = shl_reg(a, (int64_t)(int8_t)b, eb, u); return true;
+	case 0x08: case 0x09: case 0x0a: case 0x0b:
+		*r = shl_reg(c, a, (int8_t)b, bits, u, opc & 2, opc & 1);
+		return true;
 	case 0x0c: *r = u ? (ua > ub ? ua : ub) : (uint64_t)(sa > sb ? sa : sb); return eb < 8;
 	case 0x0d: *r = u ? (ua < ub ? ua : ub) : (uint64_t)(sa < sb ? sa : sb); return eb < 8;
 	case 0x0e: *r = u ? (ua > ub ? ua - ub : ub - ua) : (uint64_t)(sa > sb ? sa - sb : sb - sa); return eb < 8;
@@ -228,6 +238,13 @@ static bool int_op(unsigned opc, bool u, unsigned eb, uint64_t a, uint64_t b, ui
 	case 0x10: *r = u ? a - b : a + b; return true;
 	case 0x11: *r = u ? (ua == ub ? ~0ull : 0) : ((a & b & emask(eb)) ? ~0ull : 0); return true;
 	case 0x12: *r = u ? d - a * b : d + a * b; return eb < 8;
+	case 0x16: {   /* SQDMULH, SQRDMULH: high half of the doubled product */
+		__int128 p = 2 * (__int128)sa * sb;
+		if (u)
+			p += (__int128)1 << (bits - 1);
+		*r = sat(c, p >> bits, bits, false);
+		return eb == 2 || eb == 4;
+	}
 	case 0x13:
 		if (u) {   /* PMUL (bytes) */
 			uint64_t p = 0;
@@ -243,89 +260,6 @@ static bool int_op(unsigned opc, bool u, unsigned eb, uint64_t a, uint64_t b, ui
 	return false;
 }
 
-/* FMLA / FMLS lane: d + n * m fused, Arm NaN rules. */
-static uint64_t fmla_lane(uint64_t d, uint64_t n, uint64_t m, bool dbl, bool sub, uint32_t fpcr)
-{
-	if (sub)
-		n ^= dbl ? 1ull << 63 : 1ull << 31;
-	uint64_t ops[3] = {d, n, m}, out;
-	if (a64_fp_nans(ops, 3, dbl, fpcr, &out))
-		return out;
-	if (dbl) {
-		double a, b, c, r;
-		memcpy(&a, &d, 8), memcpy(&b, &n, 8), memcpy(&c, &m, 8);
-		r = fma(b, c, a);
-		memcpy(&out, &r, 8);
-		return a64_fp_result(out, true);
-	}
-	float a, b, c, r;
-	uint32_t wa = (uint32_t)d, wb = (uint32_t)n, wc = (uint32_t)m, w;
-	memcpy(&a, &wa, 4), memcpy(&b, &wb, 4), memcpy(&c, &wc, 4);
-	r = fmaf(b, c, a);
-	memcpy(&w, &r, 4);
-	return a64_fp_result(w, false);
-}
-
-static bool fcmp_lane(uint64_t x, uint64_t y, bool dbl, unsigned kind)
-{
-	double a, b;
-	if (dbl) {
-		memcpy(&a, &x, 8), memcpy(&b, &y, 8);
-	} else {
-		float fa, fb;
-		uint32_t wa = (uint32_t)x, wb = (uint32_t)y;
-		memcpy(&fa, &wa, 4), memcpy(&fb, &wb, 4);
-		a = fa, b = fb;
-	}
-	return kind == 0 ? a == b : kind == 1 ? a >= b : a > b;
-}
-
-static void fp_vec(struct a64 *c, uint32_t insn)
-{
-	bool q = BIT(insn, 30), u = BIT(insn, 29), sz = BIT(insn, 22), hi = BIT(insn, 23);
-	unsigned opc = BITS(insn, 15, 11), rn = BITS(insn, 9, 5), rm = BITS(insn, 20, 16), rd = insn & 31;
-	if (sz && !q)
-		a64_undef(c);
-	unsigned eb = sz ? 8 : 4, n_el = (q ? 16 : 8) / eb;
-	vreg vn = getv(c, rn), vm = getv(c, rm), vd = getv(c, rd), out = vd;
-	unsigned key = (u << 6) | (hi << 5) | opc;
-	for (unsigned e = 0; e < n_el; e++) {
-		uint64_t la = lane(&vn, e, eb), lb = lane(&vm, e, eb), ld = lane(&vd, e, eb), r;
-		if (key == (0x40 | 0x1a)) {   /* FADDP: pairs of the concatenation */
-			unsigned i = 2 * e;
-			const vreg *src = i < n_el ? &vn : &vm;
-			la = lane(src, i % n_el, eb);
-			lb = lane(src, i % n_el + 1, eb);
-		}
-		bool ok = true;
-		int saved = a64_fp_enter(c);
-		switch (key) {
-		case 0x1a: case 0x40 | 0x1a: r = a64_fp_op2(2, la, lb, sz, c->fpcr, &ok); break;   /* FADD, FADDP */
-		case 0x20 | 0x1a: r = a64_fp_op2(3, la, lb, sz, c->fpcr, &ok); break;               /* FSUB */
-		case 0x60 | 0x1a:                                                                    /* FABD */
-			r = a64_fp_op2(3, la, lb, sz, c->fpcr, &ok) & (sz ? ~(1ull << 63) : ~(1ull << 31));
-			break;
-		case 0x40 | 0x1b: r = a64_fp_op2(0, la, lb, sz, c->fpcr, &ok); break;               /* FMUL */
-		case 0x40 | 0x1f: r = a64_fp_op2(1, la, lb, sz, c->fpcr, &ok); break;               /* FDIV */
-		case 0x1e: r = a64_fp_op2(4, la, lb, sz, c->fpcr, &ok); break;                      /* FMAX */
-		case 0x20 | 0x1e: r = a64_fp_op2(5, la, lb, sz, c->fpcr, &ok); break;               /* FMIN */
-		case 0x18: r = a64_fp_op2(6, la, lb, sz, c->fpcr, &ok); break;                      /* FMAXNM */
-		case 0x20 | 0x18: r = a64_fp_op2(7, la, lb, sz, c->fpcr, &ok); break;               /* FMINNM */
-		case 0x19: r = fmla_lane(ld, la, lb, sz, false, c->fpcr); break;                    /* FMLA */
-		case 0x20 | 0x19: r = fmla_lane(ld, la, lb, sz, true, c->fpcr); break;              /* FMLS */
-		case 0x1c: r = fcmp_lane(la, lb, sz, 0) ? ~0ull : 0; break;                         /* FCMEQ */
-		case 0x40 | 0x1c: r = fcmp_lane(la, lb, sz, 1) ? ~0ull : 0; break;                  /* FCMGE */
-		case 0x60 | 0x1c: r = fcmp_lane(la, lb, sz, 2) ? ~0ull : 0; break;                  /* FCMGT */
-		default: r = 0, ok = false; break;
-		}
-		a64_fp_leave(c, saved);
-		if (!ok)
-			a64_undef(c);
-		set_lane(&out, e, eb, r);
-	}
-	putv(c, rd, &out, q);
-}
-
 void i_simd_3same(struct a64 *c, uint32_t insn)
 {
 	bool q = BIT(insn, 30), u = BIT(insn, 29);
@@ -333,7 +267,7 @@ void i_simd_3same(struct a64 *c, uint32_t insn)
 	unsigned rn = BITS(insn, 9, 5), rm = BITS(insn, 20, 16), rd = insn & 31;
 	enter(c);
 	if (opc >= 0x18) {
-		fp_vec(c, insn);
+		a64_simd_fp_3same(c, insn, false);
 		return;
 	}
 	vreg vn = getv(c, rn), vm = getv(c, rm), vd = getv(c, rd), out;
@@ -370,12 +304,12 @@ void i_simd_3same(struct a64 *c, uint32_t insn)
 			unsigned op2 = opc == 0x17 ? 0x10 : opc == 0x14 ? 0x0c : 0x0d;
 			if (opc == 0x17 && u)
 				a64_undef(c);
-			if (!int_op(op2, opc == 0x17 ? false : u, eb, a, b, 0, &r) && eb == 8 && opc != 0x17)
+			if (!int_op(c, op2, opc == 0x17 ? false : u, eb, a, b, 0, &r) && eb == 8 && opc != 0x17)
 				a64_undef(c);
 		} else {
 			a = lane(&vn, e, eb);
 			b = lane(&vm, e, eb);
-			if (!int_op(opc, u, eb, a, b, lane(&vd, e, eb), &r))
+			if (!int_op(c, opc, u, eb, a, b, lane(&vd, e, eb), &r))
 				a64_undef(c);
 		}
 		set_lane(&out, e, eb, r);
@@ -385,6 +319,26 @@ void i_simd_3same(struct a64 *c, uint32_t insn)
 
 /* ---- three registers, different widths (long forms) ---- */
 
+/* ADDHN SUBHN RADDHN RSUBHN: the high halves of wide sums, narrowed into
+ * the lower half of Vd or, for the "2" forms, the upper. */
+static void narrow_high(struct a64 *c, uint32_t insn, unsigned eb)
+{
+	bool q = BIT(insn, 30), u = BIT(insn, 29), sub = BIT(insn, 13);
+	unsigned rd = insn & 31, bits = eb * 8, n_el = 8 / eb;
+	vreg vn = getv(c, BITS(insn, 9, 5)), vm = getv(c, BITS(insn, 20, 16)), out = getv(c, rd);
+	for (unsigned e = 0; e < n_el; e++) {
+		uint64_t a = lane(&vn, e, eb * 2), b = lane(&vm, e, eb * 2);
+		uint64_t w = (sub ? a - b : a + b) & emask(eb * 2);
+		unsigned __int128 x = w;
+		if (u)
+			x += (unsigned __int128)1 << (bits - 1);
+		set_lane(&out, (q ? n_el : 0) + e, eb, (uint64_t)(x >> bits));
+	}
+	if (!q)
+		memset(&out.b[8], 0, 8);
+	putv(c, rd, &out, true);
+}
+
 void i_simd_3diff(struct a64 *c, uint32_t insn)
 {
 	bool q = BIT(insn, 30), u = BIT(insn, 29);
@@ -392,23 +346,39 @@ void i_simd_3diff(struct a64 *c, uint32_t insn)
 	unsigned rn = BITS(insn, 9, 5), rm = BITS(insn, 20, 16), rd = insn & 31;
 	if (size == 3)
 		a64_undef(c);
+	bool sqd = opc == 9 || opc == 11 || opc == 13;   /* SQDMLAL SQDMLSL SQDMULL */
+	if (opc >= 14 || (sqd && (u || size == 0)))
+		a64_undef(c);
 	enter(c);
-	unsigned eb = 1u << size, n_el = 8 / eb, base = q ? n_el : 0;
+	unsigned eb = 1u << size, bits = eb * 8, n_el = 8 / eb, base = q ? n_el : 0;
+	if (opc == 4 || opc == 6) {
+		narrow_high(c, insn, eb);
+		return;
+	}
 	vreg vn = getv(c, rn), vm = getv(c, rm), vd = getv(c, rd), out = vd;
 	for (unsigned e = 0; e < n_el; e++) {
 		bool wide = opc == 1 || opc == 3;
 		uint64_t a = wide ? lane(&vn, e, eb * 2) : lane(&vn, base + e, eb);
 		uint64_t b = lane(&vm, base + e, eb);
-		int64_t sa = wide ? (int64_t)a : sext(a, eb * 8), sb = sext(b, eb * 8);
+		int64_t sa = wide ? (int64_t)a : sext(a, bits), sb = sext(b, bits);
 		uint64_t xa = u ? a : (uint64_t)sa, xb = u ? b : (uint64_t)sb;
 		uint64_t d = lane(&vd, e, eb * 2), r;
+		uint64_t ad = u ? (a > b ? a - b : b - a) : (uint64_t)(sa > sb ? sa - sb : sb - sa);
 		switch (opc) {
 		case 0: case 1: r = xa + xb; break;
 		case 2: case 3: r = xa - xb; break;
+		case 5: r = d + ad; break;    /* [SU]ABAL */
+		case 7: r = ad; break;        /* [SU]ABDL */
 		case 8: r = d + xa * xb; break;
 		case 10: r = d - xa * xb; break;
 		case 12: r = xa * xb; break;
-		default: a64_undef(c);
+		default: {                    /* SQDMLAL SQDMLSL SQDMULL */
+			int64_t p = (int64_t)sat(c, 2 * (__int128)sa * sb, bits * 2, false);
+			p = sext((uint64_t)p, bits * 2);
+			__int128 acc = sext(d, bits * 2);
+			r = opc == 13 ? (uint64_t)p : sat(c, opc == 9 ? acc + p : acc - p, bits * 2, false);
+			break;
+		}
 		}
 		set_lane(&out, e, eb * 2, r);
 	}
@@ -435,6 +405,10 @@ void i_simd_2misc(struct a64 *c, uint32_t insn)
 	bool q = BIT(insn, 30), u = BIT(insn, 29);
 	unsigned size = BITS(insn, 23, 22), opc = BITS(insn, 16, 12), rn = BITS(insn, 9, 5), rd = insn & 31;
 	enter(c);
+	if (a64_simd_fp_2misc_is_fp(insn)) {
+		a64_simd_fp_2misc(c, insn, false);
+		return;
+	}
 	unsigned eb = 1u << size, n_el = (q ? 16 : 8) / eb;
 	vreg vn = getv(c, rn), out = getv(c, rd);
 	switch (opc) {
@@ -475,16 +449,10 @@ void i_simd_2misc(struct a64 *c, uint32_t insn)
 		unsigned half = 8 / eb;
 		for (unsigned e = 0; e < half; e++) {
 			uint64_t w = lane(&vn, e, eb * 2), r = w;
-			if (opc == 0x14) {
-				if (u)
-					r = w > emask(eb) ? emask(eb) : w;
-				else {
-					int64_t s = sext(w, eb * 16), mx = (int64_t)(emask(eb) >> 1), mn = -mx - 1;
-					r = (uint64_t)(s > mx ? mx : s < mn ? mn : s);
-				}
-			} else if (u) {
-				a64_undef(c);
-			}
+			if (opc == 0x14)        /* SQXTN UQXTN */
+				r = sat(c, u ? (__int128)w : (__int128)sext(w, eb * 16), eb * 8, u);
+			else if (u)             /* SQXTUN */
+				r = sat(c, (__int128)sext(w, eb * 16), eb * 8, true);
 			set_lane(&out, (q ? half : 0) + e, eb, r);
 		}
 		if (!q)
@@ -512,6 +480,10 @@ void i_simd_2misc(struct a64 *c, uint32_t insn)
 		case 0x0a: r = s < 0 ? ~0ull : 0; break;      /* CMLT #0 */
 		case 0x0b: r = (uint64_t)(s < 0 ? -s : s); break;   /* ABS */
 		case 0x2b: r = (uint64_t)-s; break;           /* NEG */
+		case 0x07: r = sat(c, s < 0 ? -(__int128)s : s, eb * 8, false); break;   /* SQABS */
+		case 0x27: r = sat(c, -(__int128)s, eb * 8, false); break;              /* SQNEG */
+		case 0x03: r = sat(c, (__int128)slane(&out, e, eb) + a, eb * 8, false); break;   /* SUQADD */
+		case 0x23: r = sat(c, (__int128)lane(&out, e, eb) + s, eb * 8, true); break;     /* USQADD */
 		case 0x02: case 0x22: case 0x06: case 0x26: { /* [SU]ADDLP, [SU]ADALP */
 			if (e >= n_el / 2 || size == 3)
 				goto next;
@@ -522,61 +494,8 @@ void i_simd_2misc(struct a64 *c, uint32_t insn)
 			set_lane(&out, e, eb * 2, sum);
 			goto next;
 		}
-		default: {
-			/* floating point: size<1> selects the op, size<0> the precision */
-			unsigned fsz = size & 1, feb = fsz ? 8 : 4, key = (u << 6) | ((size >> 1) << 5) | opc;
-			if (fsz && !q)
-				a64_undef(c);
-			if (e >= (q ? 16u : 8u) / feb)
-				goto next;
-			uint64_t x = lane(&vn, e, feb);
-			double v;
-			float f;
-			memcpy(&f, &x, 4);
-			if (fsz)
-				memcpy(&v, &x, 8);
-			else
-				v = f;
-			double res;
-			switch (key) {
-			case 0x1d: case 0x5d:   /* SCVTF UCVTF */
-				res = key == 0x1d ? (fsz ? (double)(int64_t)x : (double)(int32_t)x)
-						  : (fsz ? (double)x : (double)(uint32_t)x);
-				break;
-			case 0x3b: case 0x7b: { /* FCVTZS FCVTZU */
-				double t = trunc(v);
-				uint64_t o;
-				if (isnan(v))
-					o = 0;
-				else if (key == 0x3b)
-					o = fsz ? (uint64_t)(t >= 9.2233720368547758e18 ? INT64_MAX : t < -9.2233720368547758e18 ? INT64_MIN : (int64_t)t)
-						: (uint32_t)(t >= 2147483648.0 ? INT32_MAX : t < -2147483648.0 ? INT32_MIN : (int32_t)t);
-				else
-					o = t <= 0 ? 0 : fsz ? (t >= 1.8446744073709552e19 ? UINT64_MAX : (uint64_t)t)
-							     : (t >= 4294967296.0 ? UINT32_MAX : (uint32_t)t);
-				set_lane(&out, e, feb, o);
-				goto next;
-			}
-			case 0x2f: case 0x6f:   /* FABS FNEG */
-				set_lane(&out, e, feb, key == 0x2f ? x & ~(1ull << (feb * 8 - 1)) : x ^ (1ull << (feb * 8 - 1)));
-				goto next;
-			case 0x7f:              /* FSQRT */
-				res = fsz ? sqrt(v) : (double)sqrtf(f);
-				break;
-			default:
-				a64_undef(c);
-			}
-			if (fsz) {
-				memcpy(&x, &res, 8);
-			} else {
-				float rf = (float)res;
-				uint32_t w;
-				memcpy(&w, &rf, 4);
-				x = w;
-			}
-			set_lane(&out, e, feb, x);
-			goto next;
-		}
+		default:
+			a64_undef(c);
 		}
 		set_lane(&out, e, eb, r);
 next:;
@@ -590,6 +509,11 @@ void i_simd_across(struct a64 *c, uint32_t insn)
 {
 	bool q = BIT(insn, 30), u = BIT(insn, 29);
 	unsigned size = BITS(insn, 23, 22), opc = BITS(insn, 16, 12), rn = BITS(insn, 9, 5), rd = insn & 31;
+	if (opc == 0x0c || opc == 0x0f) {   /* FMAXNMV FMINNMV FMAXV FMINV */
+		enter(c);
+		a64_simd_fp_across(c, insn);
+		return;
+	}
 	if (size == 3 || (size == 2 && !q))
 		a64_undef(c);
 	enter(c);
@@ -620,6 +544,43 @@ void i_simd_across(struct a64 *c, uint32_t insn)
 
 /* ---- shifts by immediate ---- */
 
+/* Right shift by 1..bits of a signed or unsigned element, optionally
+ * rounding (adding half of the last bit shifted out), in 128 bits so the
+ * rounding carry and a 64-bit shift by 64 are exact. */
+static __int128 shr_exact(uint64_t a, unsigned bits, unsigned sh, bool u, bool round)
+{
+	__int128 v = u ? (__int128)(a & emask(bits / 8)) : (__int128)sext(a, bits);
+	if (round)
+		v += (__int128)1 << (sh - 1);
+	return v >> sh;
+}
+
+/* SHRN RSHRN SQSHRUN SQRSHRUN SQSHRN UQSHRN SQRSHRN UQRSHRN: elements of
+ * 2*eb bytes shifted right and narrowed into eb bytes; the vector "2" form
+ * (Q=1) writes the upper half and keeps the lower. */
+static void shift_narrow(struct a64 *c, uint32_t insn, bool scalar, unsigned esz, unsigned hb)
+{
+	bool u = BIT(insn, 29), q = !scalar && BIT(insn, 30);
+	unsigned opc = BITS(insn, 15, 11), eb = 1u << esz, bits = eb * 8, sh = 2 * bits - hb;
+	bool round = opc & 1, plain = !u && opc < 0x12;
+	if (esz == 3 || (scalar && plain))
+		a64_undef(c);
+	vreg vn = getv(c, BITS(insn, 9, 5)), out = getv(c, insn & 31);
+	unsigned n_el = scalar ? 1 : 8 / eb, base = q ? n_el : 0;
+	if (scalar)
+		memset(&out, 0, sizeof(out));
+	for (unsigned e = 0; e < n_el; e++) {
+		/* source signedness: SQSHRUN/SQRSHRUN (U=1, opc 0x10/0x11) read signed */
+		bool src_u = u && opc >= 0x12;
+		__int128 v = shr_exact(lane(&vn, e, eb * 2), bits * 2, sh, src_u, round);
+		uint64_t r = plain ? (uint64_t)v & emask(eb) : sat(c, v, bits, u);
+		set_lane(&out, base + e, eb, r);
+	}
+	if (!scalar && !q)
+		memset(&out.b[8], 0, 8);
+	putv(c, insn & 31, &out, true);
+}
+
 static void shift_imm(struct a64 *c, uint32_t insn, bool scalar)
 {
 	bool q = scalar || BIT(insn, 30), u = BIT(insn, 29);
@@ -628,76 +589,70 @@ static void shift_imm(struct a64 *c, uint32_t insn, bool scalar)
 	if (!immh)
 		a64_undef(c);
 	enter(c);
+	if (opc == 0x1c || opc == 0x1f) {   /* SCVTF UCVTF FCVTZS FCVTZU (fixed point) */
+		a64_simd_fp_fixed(c, insn, scalar);
+		return;
+	}
 	unsigned esz = 31 - __builtin_clz(immh);   /* log2 bytes */
 	unsigned eb = 1u << esz, bits = eb * 8, hb = (immh << 3) | immb;
 	unsigned rsh = 2 * bits - hb, lsh = hb - bits;
-	if (scalar && esz != 3 && opc != 0x1c)
+	if (opc >= 0x10 && opc <= 0x13) {
+		shift_narrow(c, insn, scalar, esz, hb);
+		return;
+	}
+	if (opc == 0x14) {                  /* [SU]SHLL, [SU]XTL */
+		if (esz == 3 || scalar)
+			a64_undef(c);
+		vreg vn = getv(c, rn), out;
+		unsigned half = 8 / eb, base = BIT(insn, 30) ? half : 0;
+		for (unsigned e = 0; e < half; e++) {
+			uint64_t a = lane(&vn, base + e, eb);
+			uint64_t w = u ? a : (uint64_t)sext(a, bits);
+			set_lane(&out, e, eb * 2, w << lsh);
+		}
+		putv(c, rd, &out, true);
+		return;
+	}
+	/* the scalar saturating left shifts take every size, the rest only D */
+	bool sat_left = opc == 0x0e || (opc == 0x0c && u);
+	if ((scalar && esz != 3 && !sat_left) || (esz == 3 && !q))
 		a64_undef(c);
 	vreg vn = getv(c, rn), vd = getv(c, rd), out = vd;
 	unsigned n_el = scalar ? 1 : (q ? 16 : 8) / eb;
-	if (esz == 3 && !q)
-		a64_undef(c);
-	switch (opc) {
-	case 0x00: case 0x02:   /* [SU]SHR, [SU]SRA */
-		for (unsigned e = 0; e < n_el; e++) {
-			uint64_t a = lane(&vn, e, eb);
-			uint64_t r = u ? (rsh >= bits ? 0 : a >> rsh) : (uint64_t)(sext(a, bits) >> (rsh >= bits ? bits - 1 : rsh));
-			if (opc == 2)
-				r += lane(&vd, e, eb);
-			set_lane(&out, e, eb, r);
-		}
-		break;
-	case 0x0a:              /* SHL, SLI */
-		for (unsigned e = 0; e < n_el; e++) {
-			uint64_t a = lane(&vn, e, eb) << lsh;
-			if (u)
-				a |= lane(&vd, e, eb) & (emask(eb) >> (bits - lsh) & (lsh ? ~0ull : 0));
-			set_lane(&out, e, eb, a);
-		}
-		break;
-	case 0x08:              /* SRI */
-		if (!u)
-			a64_undef(c);
-		for (unsigned e = 0; e < n_el; e++) {
-			uint64_t a = rsh >= bits ? 0 : lane(&vn, e, eb) >> rsh;
-			uint64_t keep = rsh >= bits ? emask(eb) : ~(emask(eb) >> rsh) & emask(eb);
-			set_lane(&out, e, eb, a | (lane(&vd, e, eb) & keep));
-		}
-		break;
-	case 0x10:              /* SHRN */
-		if (u || esz == 0 || scalar)
-			a64_undef(c);
-		{
-			unsigned nb = eb / 2, half = 8 / nb;
-			unsigned nbits = nb * 8, rs2 = 2 * nbits - hb;
-			(void)rsh;
-			eb = nb;
-			for (unsigned e = 0; e < half; e++)
-				set_lane(&out, (q ? half : 0) + e, nb, lane(&vn, e, nb * 2) >> rs2);
-			if (!BIT(insn, 30))
-				memset(&out.b[8], 0, 8);
-			putv(c, rd, &out, true);
-			return;
-		}
-	case 0x14:              /* [SU]SHLL, [SU]XTL */
-		if (esz == 3 || scalar)
-			a64_undef(c);
-		{
-			unsigned half = 8 / eb, base = BIT(insn, 30) ? half : 0;
-			for (unsigned e = 0; e < half; e++) {
-				uint64_t a = lane(&vn, base + e, eb);
-				uint64_t w = u ? a : (uint64_t)sext(a, bits);
-				set_lane(&out, e, eb * 2, w << lsh);
-			}
-			putv(c, rd, &out, true);
-			return;
-		}
-	default:
-		a64_undef(c);
-	}
-	putv(c, rd, &out, q && !scalar ? true : !scalar ? false : true);
 	if (scalar)
-		c->v[rd].d[1] = 0;
+		memset(&out, 0, sizeof(out));
+	for (unsigned e = 0; e < n_el; e++) {
+		uint64_t a = lane(&vn, e, eb), d = lane(&vd, e, eb), r;
+		switch (opc) {
+		case 0x00: case 0x02: case 0x04: case 0x06:   /* [SU]SHR [SU]SRA [SU]RSHR [SU]RSRA */
+			r = (uint64_t)shr_exact(a, bits, rsh, u, opc & 4);
+			if (opc & 2)
+				r += d;
+			break;
+		case 0x08:                                    /* SRI */
+			if (!u)
+				a64_undef(c);
+			r = rsh >= bits ? d : (a & emask(eb)) >> rsh | (d & ~(emask(eb) >> rsh));
+			break;
+		case 0x0a:                                    /* SHL, SLI */
+			r = a << lsh;
+			if (u)
+				r |= d & ((1ull << lsh) - 1);
+			break;
+		case 0x0c: case 0x0e: {                       /* SQSHLU, SQSHL, UQSHL (immediate) */
+			if (opc == 0x0c && !u)
+				a64_undef(c);
+			bool src_u = opc == 0x0e && u;
+			__int128 v = src_u ? (__int128)(a & emask(eb)) : (__int128)sext(a, bits);
+			r = sat(c, v * ((__int128)1 << lsh), bits, u);
+			break;
+		}
+		default:
+			a64_undef(c);
+		}
+		set_lane(&out, e, eb, r);
+	}
+	putv(c, rd, &out, q);
 }
 
 void i_simd_shift_imm(struct a64 *c, uint32_t insn)
@@ -797,16 +752,8 @@ void i_simd_scalar_pair(struct a64 *c, uint32_t insn)
 		c->v[rd].d[1] = 0;
 		return;
 	}
-	if (u && opc == 0x0d && size < 2) {      /* FADDP scalar */
-		if (size) {
-			double r = c->v[rn].df[0] + c->v[rn].df[1];
-			c->v[rd].d[1] = 0;
-			c->v[rd].df[0] = r;
-		} else {
-			float r = c->v[rn].f[0] + c->v[rn].f[1];
-			c->v[rd].d[0] = c->v[rd].d[1] = 0;
-			c->v[rd].f[0] = r;
-		}
+	if (opc == 0x0c || opc == 0x0d || opc == 0x0f) {   /* FADDP FMAXP FMINP FMAXNMP FMINNMP */
+		a64_simd_fp_pair(c, insn);
 		return;
 	}
 	a64_undef(c);
@@ -818,12 +765,20 @@ void i_simd_scalar_3same(struct a64 *c, uint32_t insn)
 	unsigned size = BITS(insn, 23, 22), opc = BITS(insn, 15, 11);
 	unsigned rn = BITS(insn, 9, 5), rm = BITS(insn, 20, 16), rd = insn & 31;
 	enter(c);
-	if (size != 3 || opc >= 0x12)
+	if (opc >= 0x18) {
+		a64_simd_fp_3same(c, insn, true);
+		return;
+	}
+	/* B/H/S only for the saturating forms (SQADD UQADD SQSUB UQSUB SQSHL UQSHL
+	 * SQRSHL UQRSHL; SQDMULH SQRDMULH in H and S) */
+	bool satq = opc == 0x01 || opc == 0x05 || opc == 0x09 || opc == 0x0b;
+	if (opc == 0x16 ? size == 0 || size == 3 : (size != 3 && !satq) || opc >= 0x12)
 		a64_undef(c);
+	unsigned eb = 1u << size;
 	uint64_t r;
-	if (!int_op(opc, u, 8, c->v[rn].d[0], c->v[rm].d[0], c->v[rd].d[0], &r))
+	if (!int_op(c, opc, u, eb, c->v[rn].d[0], c->v[rm].d[0], c->v[rd].d[0], &r))
 		a64_undef(c);
-	c->v[rd].d[0] = r;
+	c->v[rd].d[0] = r & emask(eb);
 	c->v[rd].d[1] = 0;
 }
 
@@ -834,18 +789,23 @@ void i_simd_scalar_2misc(struct a64 *c, uint32_t insn)
 	enter(c);
 	uint64_t a = c->v[rn].d[0], r;
 	int64_t s = (int64_t)a;
-	if (opc == 0x1d && size < 2) {   /* SCVTF / UCVTF scalar */
-		if (size) {
-			double v = u ? (double)a : (double)s;
-			c->v[rd].d[1] = 0;
-			c->v[rd].df[0] = v;
-		} else {
-			uint32_t w = (uint32_t)a;
-			float v = u ? (float)w : (float)(int32_t)w;
-			c->v[rd].d[0] = c->v[rd].d[1] = 0;
-			c->v[rd].f[0] = v;
-		}
+	if (a64_simd_fp_2misc_is_fp(insn)) {
+		a64_simd_fp_2misc(c, insn, true);
 		return;
+	}
+	unsigned eb = 1u << size;
+	int64_t se = sext(a, eb * 8), de = sext(c->v[rd].d[0], eb * 8);
+	switch ((u << 5) | opc) {   /* the saturating forms, every size */
+	case 0x07: r = sat(c, se < 0 ? -(__int128)se : se, eb * 8, false); goto done;
+	case 0x27: r = sat(c, -(__int128)se, eb * 8, false); goto done;
+	case 0x03: r = sat(c, (__int128)de + (a & emask(eb)), eb * 8, false); goto done;
+	case 0x23: r = sat(c, (__int128)(c->v[rd].d[0] & emask(eb)) + se, eb * 8, true); goto done;
+	case 0x14: case 0x34: case 0x32:   /* SQXTN UQXTN SQXTUN */
+		if (size == 3)
+			a64_undef(c);
+		a = c->v[rn].d[0] & emask(eb * 2);
+		r = sat(c, opc == 0x14 && u ? (__int128)a : (__int128)sext(a, eb * 16), eb * 8, u);
+		goto done;
 	}
 	if (size != 3)
 		a64_undef(c);
@@ -859,6 +819,7 @@ void i_simd_scalar_2misc(struct a64 *c, uint32_t insn)
 	case 0x2b: r = (uint64_t)-s; break;
 	default: a64_undef(c);
 	}
+done:
 	c->v[rd].d[0] = r;
 	c->v[rd].d[1] = 0;
 }

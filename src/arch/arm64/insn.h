@@ -26,17 +26,14 @@ H(i_simd_modimm); H(i_simd_copy); H(i_simd_3same); H(i_simd_2misc); H(i_simd_acr
 H(i_simd_shift_imm); H(i_simd_perm); H(i_simd_ext); H(i_simd_ldst_multi);
 H(i_simd_ldst_single); H(i_simd_tbl); H(i_simd_3diff); H(i_simd_scalar_pair);
 H(i_simd_scalar_3same); H(i_simd_scalar_2misc); H(i_simd_scalar_shift);
+/* simd_fp.c */
+H(i_simd_elem); H(i_simd_scalar_elem);
 #undef H
 
 bool a64_cond(uint32_t nzcv, unsigned cond);
 uint64_t a64_decode_bitmask(unsigned n, unsigned imms, unsigned immr, bool sf, bool *ok);
 
-/* SIMD&FP helpers (exec_fp.c): lanes as raw bits, Arm's NaN rules. */
+/* SIMD&FP (exec_fp.c; the per-element arithmetic is fpu.h's). */
 void a64_vclear_high(struct a64 *c, unsigned r, unsigned bytes);  /* zero above `bytes` */
-double a64_fp_binop(unsigned op, double a, double b, bool *ok);
-uint64_t a64_fp_op2(unsigned op, uint64_t x, uint64_t y, bool d, uint32_t fpcr, bool *ok);
-bool a64_fp_nans(const uint64_t *ops, unsigned n, bool d, uint32_t fpcr, uint64_t *out);
-uint64_t a64_fp_result(uint64_t r, bool d);
-uint64_t a64_default_nan(bool d);
 
 #endif

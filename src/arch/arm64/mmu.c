@@ -2,6 +2,11 @@
  * TCR_EL1, access permissions, PXN/UXN, the access flag) and the software
  * TLB in front of it. The memslot map is stage 2: an IPA in no memslot is
  * MMIO, for the caller to turn into an exit.
+ *
+ * Two regimes: EL1&0 and, for a vCPU with EL2, EL2's own (non-VHE:
+ * SCTLR_EL2, TCR_EL2, TTBR0_EL2, one VA range, no EL0, no ASID). The TLB
+ * holds one regime at a time (a64_set_pstate flushes when EL2 is entered
+ * or left). HCR_EL2.TGE turns the EL1&0 stage 1 off for EL0.
  */
 #include "arch/arm64/a64.h"
 #include "softkvm.h"
@@ -71,11 +76,30 @@ static unsigned tg1_shift(unsigned tg)
 	return tg == 3 ? 16 : tg == 1 ? 14 : 12;
 }
 
-static int walk(struct a64 *c, uint64_t va, struct walk *w)
+/* EL2 permissions: AP[2] and XN only; AP[1], PXN and nG do not exist. */
+static unsigned perm_el2(uint64_t d, bool ap_no_w, bool xn, uint64_t sctlr)
 {
-	uint64_t tcr = c->sr[SR_TCR];
-	/* EL2's own regime is not translated (SCTLR_EL2.M is not emulated) */
-	uint64_t sctlr = c->el == 2 ? 0 : c->sr[SR_SCTLR];
+	bool ro = BIT(d, 7) || ap_no_w;
+	unsigned p = P_R1;
+	if (!ro)
+		p |= P_W1;
+	if (!BIT(d, 54) && !xn && !(BIT(sctlr, 19) && !ro))
+		p |= P_X1;
+	return p;
+}
+
+/* The EL1&0 stage 1 is off: SCTLR_EL1.M clear, or EL0 under HCR_EL2.TGE. */
+static uint64_t sctlr_el10(const struct a64 *c)
+{
+	if (a64_has_el2(c) && c->el == 0 && (c->sr[SR_HCR2] & HCR_TGE))
+		return 0;
+	return c->sr[SR_SCTLR];
+}
+
+static int walk_regime(struct a64 *c, uint64_t va, struct walk *w, bool el2)
+{
+	uint64_t tcr = el2 ? c->sr[SR_TCR2] : c->sr[SR_TCR];
+	uint64_t sctlr = el2 ? c->sr[SR_SCTLR2] : sctlr_el10(c);
 	if (!(sctlr & 1)) {
 		if (va >> PA_BITS)
 			return FSC_ADDR_SIZE;
@@ -86,8 +110,8 @@ static int walk(struct a64 *c, uint64_t va, struct walk *w)
 		w->level = 3;
 		return -1;
 	}
-	bool hi = BIT(va, 55);
-	bool tbi = hi ? BIT(tcr, 38) : BIT(tcr, 37);
+	bool hi = !el2 && BIT(va, 55);
+	bool tbi = el2 ? BIT(tcr, 20) : hi ? BIT(tcr, 38) : BIT(tcr, 37);
 	unsigned tsz = hi ? BITS(tcr, 21, 16) : BITS(tcr, 5, 0);
 	if (tsz < 16)
 		tsz = 16;
@@ -100,13 +124,13 @@ static int walk(struct a64 *c, uint64_t va, struct walk *w)
 	uint64_t ones = (topbits - ia) >= 64 ? ~0ull : ((1ull << (topbits - ia)) - 1);
 	if (upper != (hi ? ones : 0))
 		return FSC_TRANS + 0;
-	if (hi ? BIT(tcr, 23) : BIT(tcr, 7))   /* EPDn: walks disabled */
+	if (!el2 && (hi ? BIT(tcr, 23) : BIT(tcr, 7)))   /* EPDn: walks disabled */
 		return FSC_TRANS + 0;
 	unsigned g = hi ? tg1_shift(BITS(tcr, 31, 30)) : tg0_shift(BITS(tcr, 15, 14));
 	unsigned stride = g - 3;
 	unsigned levels = (ia - g + stride - 1) / stride;
 	int level = 4 - (int)levels;
-	uint64_t ttbr = hi ? c->sr[SR_TTBR1] : c->sr[SR_TTBR0];
+	uint64_t ttbr = el2 ? c->sr[SR_TTBR02] : hi ? c->sr[SR_TTBR1] : c->sr[SR_TTBR0];
 	unsigned first_bits = ia - g - (levels - 1) * stride;
 	uint64_t tsize = 8ull << first_bits;
 	uint64_t table = ttbr & 0x0000fffffffffffeull & ~(tsize < 64 ? 63 : tsize - 1);
@@ -148,7 +172,11 @@ static int walk(struct a64 *c, uint64_t va, struct walk *w)
 		w->pa = (d & OA_MASK & ~mask) | (va & mask);
 		w->shift = shift;
 		w->level = level;
-		w->global = !BIT(d, 11);
+		w->global = el2 || !BIT(d, 11);
+		if (el2) {
+			w->perm = perm_el2(d, ap_no_w, xn, sctlr);
+			return -1;
+		}
 		bool ro = BIT(d, 7) || ap_no_w;
 		bool el0 = BIT(d, 6) && !ap_no_el0;
 		bool uxn = BIT(d, 54) || xn;
@@ -169,6 +197,11 @@ static int walk(struct a64 *c, uint64_t va, struct walk *w)
 		w->perm = p;
 		return -1;
 	}
+}
+
+static int walk(struct a64 *c, uint64_t va, struct walk *w)
+{
+	return walk_regime(c, va, w, c->el == 2);
 }
 
 static unsigned need_perm(int acc, unsigned el)
@@ -200,6 +233,7 @@ void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t 
 	unsigned el = unpriv ? 0 : c->el;
 	if (!(w.perm & need_perm(acc, el)))
 		abort_to_guest(c, va, acc, FSC_PERM + w.level, iss);
+	unsigned strip = c->dbg.armed ? a64_dbg_watch(c, va, acc, iss, unpriv) : 0;
 	*pa = w.pa;
 	const struct sk_memslot *slot;
 	uint8_t *h = host_of(c, w.pa, &slot);
@@ -224,20 +258,30 @@ void *a64_xlate_slow(struct a64 *c, uint64_t va, int acc, bool unpriv, uint32_t 
 	unsigned p = w.perm;
 	if (ro_slot)
 		p &= ~(unsigned)(P_W0 | P_W1);
-	e->perm = (uint8_t)p;
+	e->perm = (uint8_t)(p & ~strip);
 	return h;
 }
 
-/* AT S1E1R/W, S1E0R/W: PAR_EL1 with the fault status or the PA. */
-uint64_t a64_at(struct a64 *c, uint64_t va, int acc, bool unpriv)
+static uint64_t at_regime(struct a64 *c, uint64_t va, int acc, unsigned el, bool el2)
 {
 	struct walk w = {.poison = false};
-	int fsc = walk(c, va, &w);
-	unsigned el = unpriv ? 0 : c->el;
+	int fsc = walk_regime(c, va, &w, el2);
 	if (fsc < 0 && !(w.perm & need_perm(acc, el)))
 		fsc = FSC_PERM + w.level;
 	if (fsc >= 0)
 		return 1 | ((uint64_t)fsc << 1);
 	/* F=0, SH=inner shareable, ATTR from MAIR would go in [63:56]. */
 	return (w.pa & OA_MASK) | (3ull << 7) | (0xffull << 56);
+}
+
+/* AT S1E1R/W, S1E0R/W (the EL1&0 regime, also from EL2): PAR_EL1 with
+ * the fault status or the PA. */
+uint64_t a64_at(struct a64 *c, uint64_t va, int acc, bool unpriv)
+{
+	return at_regime(c, va, acc, unpriv ? 0 : 1, false);
+}
+
+uint64_t a64_at_el2(struct a64 *c, uint64_t va, int acc)
+{
+	return at_regime(c, va, acc, 2, true);
 }

@@ -275,7 +275,7 @@ int a64_pmu_set_attr(struct a64 *c, const struct kvm_device_attr *a)
 		return -ENODEV;
 	switch (a->attr) {
 	case KVM_ARM_VCPU_PMU_V3_IRQ:
-		return -EINVAL;   /* no in-kernel irqchip */
+		return a64_vgic_pmu_irq(c, a, 0);   /* EINVAL without an in-kernel irqchip */
 	case KVM_ARM_VCPU_PMU_V3_INIT:
 		if (c->pmu.created)
 			return -EBUSY;
@@ -290,6 +290,6 @@ int a64_pmu_get_attr(struct a64 *c, const struct kvm_device_attr *a)
 	if (a->group != KVM_ARM_VCPU_PMU_V3_CTRL)
 		return -ENXIO;
 	if (a->attr == KVM_ARM_VCPU_PMU_V3_IRQ)
-		return -EINVAL;   /* no in-kernel irqchip */
+		return a64_vgic_pmu_irq(c, a, 1);   /* EINVAL without an in-kernel irqchip */
 	return -ENXIO;
 }

@@ -1,8 +1,18 @@
 /* HVC and SMC: the SMCCC and PSCI firmware interface KVM provides to the
  * guest (PSCI 0.1, 0.2, 1.0 and 1.1 as the vCPU's PSCI version register
- * says). As in Linux 6.1, HVC is the conduit; SMC answers "not supported"
- * in x0. Functions return in x0 with x1..x3 cleared.
+ * says), and KVM's other SMCCC services: TRNG, paravirtual stolen time,
+ * the KVM vendor services (UID, features, PTP), each gated by the VM's
+ * KVM_REG_ARM_*_BMAP firmware registers. As in Linux 6.1, HVC is the
+ * conduit; SMC answers "not supported" in x0. Functions return in x0 with
+ * x1..x3 cleared.
  */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "arch/arm64/a64.h"
 
 enum {
@@ -26,13 +36,26 @@ enum {
 #define PF_SYSTEM_OFF 0x84000008u
 #define PF_SYSTEM_RESET 0x84000009u
 #define PF_FEATURES 0x8400000au
+#define PF_SYSTEM_SUSPEND 0x8400000eu
 #define PF_SYSTEM_RESET2 0x84000012u
+#define RESET2_VENDOR 0x80000000u
 #define SF_VERSION 0x80000000u
 #define SF_ARCH_FEATURES 0x80000001u
 #define SF_WORKAROUND_1 0x80008000u
 #define SF_WORKAROUND_2 0x80007fffu
 #define SF_WORKAROUND_3 0x80003fffu
 #define PSCI01_BASE 0x95c1ba5eu
+#define TRNG_VERSION 0x84000050u
+#define TRNG_FEATURES 0x84000051u
+#define TRNG_GET_UUID 0x84000052u
+#define TRNG_RND32 0x84000053u
+#define TRNG_RND64 0xc4000053u
+#define PV_TIME_FEATURES 0xc5000020u
+#define PV_TIME_ST 0xc5000021u
+#define KVM_HYP_FEATURES 0x86000000u
+#define KVM_HYP_PTP 0x86000001u
+#define KVM_HYP_CALL_UID 0x8600ff01u
+#define WA_UNAFFECTED 1
 #define MPIDR_HWID 0xff00ffffffull
 
 static void ret4(struct a64 *c, int64_t v)
@@ -138,8 +161,22 @@ static int64_t psci_features(struct a64 *c, uint32_t minor)
 		return 0;
 	case PF_SYSTEM_RESET2: case PF_SYSTEM_RESET2 | FN64:
 		return minor >= 1 ? 0 : RET_NOT_SUPPORTED;
+	case PF_SYSTEM_SUSPEND: case PF_SYSTEM_SUSPEND | FN64:
+		return c->avm->system_suspend ? 0 : RET_NOT_SUPPORTED;
 	}
 	return RET_NOT_SUPPORTED;
+}
+
+/* SYSTEM_SUSPEND (with KVM_CAP_ARM_SYSTEM_SUSPEND): the VMM implements it
+ * from the untouched SMCCC arguments; the HVC has retired. */
+_Noreturn static void system_suspend(struct a64 *c)
+{
+	struct kvm_run *run = a64_run(c);
+	memset(&run->system_event, 0, sizeof(run->system_event));
+	run->system_event.type = KVM_SYSTEM_EVENT_SUSPEND;
+	run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+	c->pc = c->npc;
+	a64_exit(c);
 }
 
 static int64_t psci_02(struct a64 *c, uint32_t fn)
@@ -179,9 +216,14 @@ static int64_t psci_1x(struct a64 *c, uint32_t fn, uint32_t minor)
 	case PF_SYSTEM_RESET2: case PF_SYSTEM_RESET2 | FN64:
 		if (minor < 1)
 			return RET_NOT_SUPPORTED;
-		if ((uint32_t)c->x[1] == 0)   /* SYSTEM_WARM_RESET */
+		/* SYSTEM_WARM_RESET, or a vendor-specific reset */
+		if ((uint32_t)c->x[1] == 0 || (uint32_t)c->x[1] >= RESET2_VENDOR)
 			system_event(c, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2);
 		return RET_INVALID_PARAMS;
+	case PF_SYSTEM_SUSPEND: case PF_SYSTEM_SUSPEND | FN64:
+		if (c->avm->system_suspend)
+			system_suspend(c);
+		return RET_NOT_SUPPORTED;
 	}
 	return psci_02(c, fn);
 }
@@ -198,23 +240,198 @@ static int64_t psci_01(struct a64 *c, uint32_t fn)
 	return RET_NOT_SUPPORTED;
 }
 
+/* ---- the services behind the firmware bitmaps ---- */
+
+/* May the guest call fn? Not with its service's bit cleared by the VMM. */
+static bool allowed(struct a64 *c, uint32_t fn)
+{
+	switch (fn) {
+	case TRNG_VERSION: case TRNG_FEATURES: case TRNG_GET_UUID: case TRNG_RND32: case TRNG_RND64:
+		return a64_fw_bmap(c->avm, 0) & (1u << KVM_REG_ARM_STD_BIT_TRNG_V1_0);
+	case PV_TIME_FEATURES: case PV_TIME_ST:
+		return a64_fw_bmap(c->avm, 1) & (1u << KVM_REG_ARM_STD_HYP_BIT_PV_TIME);
+	case KVM_HYP_FEATURES: case KVM_HYP_CALL_UID:
+		return a64_fw_bmap(c->avm, 2) & (1u << KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT);
+	case KVM_HYP_PTP:
+		return a64_fw_bmap(c->avm, 2) & (1u << KVM_REG_ARM_VENDOR_HYP_BIT_PTP);
+	case SF_VERSION: case SF_ARCH_FEATURES:
+		return true;
+	}
+	/* PSCI (standard service, functions 0..0x1f) and KVM's PSCI 0.1 ids */
+	if ((fn & 0x3f00ffe0u) == 0x04000000u)
+		return true;
+	return fn >= PSCI01_BASE && fn <= PSCI01_BASE + 3;
+}
+
+static void ret_all(struct a64 *c, uint64_t a, uint64_t b, uint64_t d, uint64_t e)
+{
+	c->x[0] = a, c->x[1] = b, c->x[2] = d, c->x[3] = e;
+}
+
+/* TRNG 1.0 (DEN0098) from the host's entropy; KVM's UUID. */
+static void trng(struct a64 *c, uint32_t fn)
+{
+	uint32_t bits = (uint32_t)c->x[1];
+	uint64_t r[3] = {0, 0, 0};
+	switch (fn) {
+	case TRNG_VERSION:
+		ret4(c, 0x10000);
+		return;
+	case TRNG_FEATURES:
+		switch (bits) {
+		case TRNG_VERSION: case TRNG_FEATURES: case TRNG_GET_UUID: case TRNG_RND32: case TRNG_RND64:
+			ret4(c, RET_SUCCESS);
+			return;
+		}
+		ret4(c, RET_NOT_SUPPORTED);
+		return;
+	case TRNG_GET_UUID:   /* 0d21e000-4384-11eb-8070-524455 4e5a4c, as 4 LE words */
+		ret_all(c, 0x00e0210d, 0xeb118443, 0x44527080, 0x4c5a4e55);
+		return;
+	}
+	unsigned size = fn == TRNG_RND32 ? 32 : 64;
+	if (bits > 3 * size) {
+		ret4(c, RET_INVALID_PARAMS);
+		return;
+	}
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		ret4(c, -3);   /* NO_ENTROPY */
+		return;
+	}
+	/* bits past the request are zero; r[0] holds the lowest ones */
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned lo = i * 64;
+		if (bits <= lo)
+			r[i] = 0;
+		else if (bits - lo < 64)
+			r[i] &= (1ull << (bits - lo)) - 1;
+	}
+	if (size == 32)
+		ret_all(c, 0, (uint32_t)r[1], r[0] >> 32, (uint32_t)r[0]);
+	else
+		ret_all(c, 0, r[2], r[1], r[0]);
+}
+
+/* KVM PTP: wall-clock time and a counter read together. */
+static void ptp(struct a64 *c)
+{
+	uint32_t which = (uint32_t)c->x[1];
+	if (which > 1) {
+		ret4(c, RET_NOT_SUPPORTED);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t cnt = which ? a64_cntpct() : a64_cntvct(c);
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	ret_all(c, ns >> 32, (uint32_t)ns, cnt >> 32, (uint32_t)cnt);
+}
+
+/* ---- paravirtual stolen time (DEN0057A) ---- */
+
+static void *guest_ptr(struct a64 *c, uint64_t gpa, size_t n)
+{
+	const struct sk_memslot *s = c->slots ? sk_mem_find(c->slots, gpa) : NULL;
+	if (!s || !sk_slot_contains(s, gpa + n - 1) || (s->flags & KVM_MEM_READONLY))
+		return NULL;
+	sk_mem_mark_dirty(s, gpa);
+	return s->hva + (gpa - s->gpa);
+}
+
+/* Time this thread waited for a host CPU (schedstat's run_delay, ns). */
+static uint64_t run_delay(void)
+{
+	char buf[96];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long run, delay;
+	return sscanf(buf, "%llu %llu", &run, &delay) == 2 ? delay : 0;
+}
+
+/* KVM_RUN entry (KVM: each vcpu_load): add the time the vCPU thread waited
+ * since the last time to the guest's stolen_time. */
+void a64_pvtime_update(struct a64 *c)
+{
+	if (!c->steal_set)
+		return;
+	uint64_t now = run_delay();
+	_Atomic uint64_t *st = guest_ptr(c, c->steal_base + 8, 8);
+	if (st)
+		atomic_fetch_add_explicit(st, now - c->steal_last, memory_order_relaxed);
+	c->steal_last = now;
+}
+
+static int64_t pv_features(struct a64 *c)
+{
+	uint32_t f = (uint32_t)c->x[1];
+	return (f == PV_TIME_FEATURES || f == PV_TIME_ST) && c->steal_set ? RET_SUCCESS : RET_NOT_SUPPORTED;
+}
+
+/* PV_TIME_ST: the structure starts over, counting from now. */
+static int64_t pv_st(struct a64 *c)
+{
+	if (!c->steal_set)
+		return RET_NOT_SUPPORTED;
+	c->steal_last = run_delay();
+	void *p = guest_ptr(c, c->steal_base, 64);
+	if (p)
+		memset(p, 0, 64);
+	return (int64_t)c->steal_base;
+}
+
+static int64_t arch_features(struct a64 *c)
+{
+	switch ((uint32_t)c->x[1]) {
+	case SF_WORKAROUND_1: case SF_WORKAROUND_3:
+		return WA_UNAFFECTED;
+	case SF_WORKAROUND_2:
+		return SF_NOT_REQUIRED;
+	case PV_TIME_FEATURES:
+		return a64_fw_bmap(c->avm, 1) & (1u << KVM_REG_ARM_STD_HYP_BIT_PV_TIME) ? RET_SUCCESS
+										   : RET_NOT_SUPPORTED;
+	}
+	return RET_NOT_SUPPORTED;
+}
+
 static void psci_call(struct a64 *c)
 {
 	uint32_t fn = (uint32_t)c->x[0];
 	int64_t r;
+	if (!allowed(c, fn)) {
+		ret4(c, RET_NOT_SUPPORTED);
+		return;
+	}
 	switch (fn) {
 	case SF_VERSION:
 		r = 0x10001;
 		break;
 	case SF_ARCH_FEATURES:
-		switch ((uint32_t)c->x[1]) {
-		case SF_WORKAROUND_1: case SF_WORKAROUND_2: case SF_WORKAROUND_3:
-			r = SF_NOT_REQUIRED;
-			break;
-		default:
-			r = RET_NOT_SUPPORTED;
-		}
+		r = arch_features(c);
 		break;
+	case PV_TIME_FEATURES:
+		r = pv_features(c);
+		break;
+	case PV_TIME_ST:
+		r = pv_st(c);
+		break;
+	case KVM_HYP_CALL_UID:   /* 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 */
+		ret_all(c, 0xb66fb428u, 0xe911c52eu, 0x564bcaa9u, 0x743a004du);
+		return;
+	case KVM_HYP_FEATURES:
+		r = (int64_t)a64_fw_bmap(c->avm, 2);
+		break;
+	case KVM_HYP_PTP:
+		ptp(c);
+		return;
+	case TRNG_VERSION: case TRNG_FEATURES: case TRNG_GET_UUID: case TRNG_RND32: case TRNG_RND64:
+		trng(c, fn);
+		return;
 	default:
 		switch (c->psci_version) {
 		case 0x10001: r = psci_1x(c, fn, 1); break;

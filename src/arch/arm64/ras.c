@@ -4,6 +4,11 @@
  * access not retired) so that the VMM can inject an SEA with
  * KVM_SET_VCPU_EVENTS(ext_dabt_pending); with KVM_CAP_ARM_SEA_TO_USER the
  * same event is a KVM_EXIT_ARM_SEA exit instead.
+ *
+ * Real hardware poison (the host kernel's SIGBUS BUS_MCEERR_AR when the
+ * vCPU touches a bad page of guest memory) becomes softkvm's own: the
+ * page joins the VM's poison set and the access is retried, which then
+ * consumes it as above (same signal, same exit, same SEA afterwards).
  */
 #include <errno.h>
 #include <signal.h>
@@ -77,4 +82,30 @@ void a64_ras_vm_destroy(struct sk_vm *vm, struct a64_vm *v)
 {
 	sk_poison_unregister(vm);
 	sk_poison_destroy(&v->poison);
+}
+
+/* After the fault handler jumped out of a guest memory access on SIGBUS
+ * BUS_MCEERR_AR: poison the guest page behind si_addr so that the retried
+ * access consumes it through a64_sea. False (the caller passes the fault
+ * on as before) for any other fault, an address in no memslot, or a page
+ * that was already poisoned (the access does not check: no loop). */
+bool a64_hwpoison_convert(struct a64 *c)
+{
+	if (!sk_guest_hwpoison_set)
+		return false;
+	uintptr_t a = (uintptr_t)sk_guest_hwpoison.si_addr;
+	const struct sk_slotset *set = c->slots;
+	for (int i = 0; set && i < set->n; i++) {
+		const struct sk_memslot *s = &set->slots[i];
+		if (a - (uintptr_t)s->hva >= s->size)
+			continue;
+		uint64_t gpa = s->gpa + (a - (uintptr_t)s->hva);
+		unsigned f;
+		if (a64_poisoned(c, gpa, &f) || sk_poison_vm(c->vm, gpa, 1, 0, false) < 0)
+			return false;
+		sk_guest_hwpoison_set = false;
+		a64_tlb_flush(c);
+		return true;
+	}
+	return false;
 }

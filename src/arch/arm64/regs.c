@@ -135,25 +135,81 @@ static const uint64_t fw_ids[] = {
 };
 
 /* An interpreter has no speculation: every workaround is "not required". */
+static uint64_t wa_level(uint64_t id)
+{
+	switch (id) {
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1: return KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1_NOT_REQUIRED;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2: return KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_NOT_REQUIRED;
+	default: return KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3_NOT_REQUIRED;
+	}
+}
+
+/* The SMCCC service bitmaps: what may be set, and where the VM keeps them. */
+static const uint64_t bmap_valid[3] = {
+	1ull << KVM_REG_ARM_STD_BIT_TRNG_V1_0,
+	1ull << KVM_REG_ARM_STD_HYP_BIT_PV_TIME,
+	(1ull << KVM_REG_ARM_VENDOR_HYP_BIT_FUNC_FEAT) | (1ull << KVM_REG_ARM_VENDOR_HYP_BIT_PTP),
+};
+
 static int fw_get(struct a64 *c, uint64_t id, uint64_t *v)
 {
 	switch (id) {
 	case KVM_REG_ARM_PSCI_VERSION: *v = c->psci_version; return 0;
-	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1: *v = KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1_NOT_REQUIRED; return 0;
-	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2: *v = KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_NOT_REQUIRED; return 0;
-	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3: *v = KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3_NOT_REQUIRED; return 0;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3:
+		*v = wa_level(id);
+		return 0;
 	case KVM_REG_ARM_STD_BMAP:
 	case KVM_REG_ARM_STD_HYP_BMAP:
 	case KVM_REG_ARM_VENDOR_HYP_BMAP:
-		*v = 0;
+		*v = a64_fw_bmap(c->avm, (unsigned)(id & 0xffff));
 		return 0;
 	}
 	return -ENOENT;
 }
 
+/* A VMM may lower a workaround level it restores (an older host's), never
+ * promise more than this one gives. */
+static int fw_set_wa(uint64_t id, uint64_t v)
+{
+	if (id != KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2)
+		return (v & ~0xfull) || v > wa_level(id) ? -EINVAL : 0;
+	if (v & ~(0xfull | KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_ENABLED))
+		return -EINVAL;
+	if ((v & KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_ENABLED) &&
+	    (v & 0xf) != KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_AVAIL)
+		return -EINVAL;
+	switch (v & 0xf) {
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_NOT_AVAIL:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_UNKNOWN:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_AVAIL:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2_NOT_REQUIRED:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Frozen once a vCPU of the VM has run (KVM: EBUSY for another value). */
+static int fw_set_bmap(struct a64 *c, unsigned which, uint64_t v)
+{
+	struct a64_vm *avm = c->avm;
+	if (v & ~bmap_valid[which])
+		return -EINVAL;
+	pthread_mutex_lock(&avm->psci_lock);
+	int r = 0;
+	if (atomic_load(&avm->has_run))
+		r = v == a64_fw_bmap(avm, which) ? 0 : -EBUSY;
+	else
+		avm->fw_bmap_off[which] = bmap_valid[which] & ~v;
+	pthread_mutex_unlock(&avm->psci_lock);
+	return r;
+}
+
 static int fw_set(struct a64 *c, uint64_t id, uint64_t v)
 {
-	if (id == KVM_REG_ARM_PSCI_VERSION) {
+	switch (id) {
+	case KVM_REG_ARM_PSCI_VERSION: {
 		bool wants_02 = c->features & (1u << KVM_ARM_VCPU_PSCI_0_2);
 		switch (v) {
 		case PSCI_0_1:
@@ -169,19 +225,25 @@ static int fw_set(struct a64 *c, uint64_t id, uint64_t v)
 		}
 		return -EINVAL;
 	}
-	uint64_t cur;
-	int r = fw_get(c, id, &cur);
-	if (r)
-		return r;
-	return v == cur ? 0 : -EINVAL;
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_1:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_2:
+	case KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_3:
+		return fw_set_wa(id, v);
+	case KVM_REG_ARM_STD_BMAP:
+	case KVM_REG_ARM_STD_HYP_BMAP:
+	case KVM_REG_ARM_VENDOR_HYP_BMAP:
+		return fw_set_bmap(c, (unsigned)(id & 0xffff), v);
+	}
+	return -ENOENT;
 }
 
-/* ---- timer registers (note KVM's historical CNT/CVAL encodings) ---- */
+/* ---- timer registers (note KVM's historical CNT/CVAL encodings) ----
+ * Linux 6.1 has only the virtual timer's three: the KVM_REG_ARM_PTIMER_*
+ * ids name CNTP_* system registers without userspace access (ENOENT). */
 
 static bool is_timer(uint64_t id)
 {
-	return id == KVM_REG_ARM_TIMER_CTL || id == KVM_REG_ARM_TIMER_CNT || id == KVM_REG_ARM_TIMER_CVAL ||
-	       id == KVM_REG_ARM_PTIMER_CTL || id == KVM_REG_ARM_PTIMER_CNT || id == KVM_REG_ARM_PTIMER_CVAL;
+	return id == KVM_REG_ARM_TIMER_CTL || id == KVM_REG_ARM_TIMER_CNT || id == KVM_REG_ARM_TIMER_CVAL;
 }
 
 static uint64_t timer_get(struct a64 *c, uint64_t id)
@@ -189,23 +251,52 @@ static uint64_t timer_get(struct a64 *c, uint64_t id)
 	switch (id) {
 	case KVM_REG_ARM_TIMER_CTL: return a64_timer_ctl_read(c, 0);
 	case KVM_REG_ARM_TIMER_CNT: return a64_cntvct(c);
-	case KVM_REG_ARM_TIMER_CVAL: return c->sr[SR_CNTV_CVAL];
-	case KVM_REG_ARM_PTIMER_CTL: return a64_timer_ctl_read(c, 1);
-	case KVM_REG_ARM_PTIMER_CNT: return a64_cntpct();
-	default: return c->sr[SR_CNTP_CVAL];
+	default: return c->sr[SR_CNTV_CVAL];
 	}
 }
 
-static int timer_set(struct a64 *c, uint64_t id, uint64_t v)
+/* The VM has one virtual counter: KVM 6.1 moves every vCPU's offset. */
+static void set_vm_cntvct(struct a64 *c, uint64_t vct)
+{
+	struct a64_vm *avm = c->avm;
+	a64_timer_set_cnt(c, vct);
+	pthread_mutex_lock(&avm->psci_lock);
+	for (int i = 0; i < avm->ncpus; i++)
+		avm->cpus[i]->cntvoff = c->cntvoff;
+	pthread_mutex_unlock(&avm->psci_lock);
+}
+
+static void timer_set(struct a64 *c, uint64_t id, uint64_t v)
 {
 	switch (id) {
-	case KVM_REG_ARM_TIMER_CTL: c->sr[SR_CNTV_CTL] = v & 3; return 0;
-	case KVM_REG_ARM_TIMER_CNT: a64_timer_set_cnt(c, v); return 0;
-	case KVM_REG_ARM_TIMER_CVAL: c->sr[SR_CNTV_CVAL] = v; return 0;
-	case KVM_REG_ARM_PTIMER_CTL: c->sr[SR_CNTP_CTL] = v & 3; return 0;
-	case KVM_REG_ARM_PTIMER_CVAL: c->sr[SR_CNTP_CVAL] = v; return 0;
-	default: return -EINVAL;
+	case KVM_REG_ARM_TIMER_CTL: c->sr[SR_CNTV_CTL] = v & 3; break;
+	case KVM_REG_ARM_TIMER_CNT: set_vm_cntvct(c, v); break;
+	default: c->sr[SR_CNTV_CVAL] = v; break;
 	}
+}
+
+/* ---- KVM_REG_ARM_DEMUX: CCSIDR_EL1 of each cache CLIDR_EL1 describes ---- */
+
+#define DEMUX_CCSIDR(v) (KVM_REG_ARM64 | KVM_REG_SIZE_U32 | KVM_REG_ARM_DEMUX | KVM_REG_ARM_DEMUX_ID_CCSIDR | (v))
+#define CSSELR_MAX 14
+
+static int demux_reg(uint64_t id, uint64_t addr, bool set)
+{
+	if (id & ~(KVM_REG_ARCH_MASK | KVM_REG_SIZE_MASK | KVM_REG_ARM_COPROC_MASK |
+		   ((1ull << KVM_REG_ARM_COPROC_SHIFT) - 1)))
+		return -ENOENT;
+	if ((id & KVM_REG_ARM_DEMUX_ID_MASK) != KVM_REG_ARM_DEMUX_ID_CCSIDR || KVM_REG_SIZE(id) != 4)
+		return -ENOENT;
+	unsigned csselr = (id & KVM_REG_ARM_DEMUX_VAL_MASK) >> KVM_REG_ARM_DEMUX_VAL_SHIFT;
+	uint32_t val = csselr < CSSELR_MAX ? a64_ccsidr(csselr) : 0;
+	if (!val)
+		return -ENOENT;
+	if (!set)
+		return sk_copy_to_user((void *)(uintptr_t)addr, &val, 4) ? -EFAULT : 0;
+	uint32_t w;
+	if (sk_copy_from_user(&w, (void *)(uintptr_t)addr, 4))
+		return -EFAULT;
+	return w == val ? 0 : -EINVAL;   /* the caches are what they are */
 }
 
 /* ---- ONE_REG ---- */
@@ -215,10 +306,14 @@ static int one_reg(struct a64 *c, const struct kvm_one_reg *r, bool set)
 	uint64_t id = r->id;
 	if (!c->initialized)
 		return -ENOEXEC;
-	if ((id & KVM_REG_ARCH_MASK) != KVM_REG_ARM64)
+	a64_apply_pending_reset(c);
+	/* nothing arch-specific in the upper 32 bits but the size */
+	if ((id & ~KVM_REG_SIZE_MASK) >> 32 != KVM_REG_ARM64 >> 32)
 		return -EINVAL;
 	if ((id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM_CORE)
 		return core_reg(c, id, r->addr, set);
+	if ((id & KVM_REG_ARM_COPROC_MASK) == KVM_REG_ARM_DEMUX)
+		return demux_reg(id, r->addr, set);
 	if (KVM_REG_SIZE(id) != 8)
 		return -ENOENT;
 	uint64_t v = 0;
@@ -233,11 +328,10 @@ static int one_reg(struct a64 *c, const struct kvm_one_reg *r, bool set)
 	case KVM_REG_ARM64_SYSREG:
 		if (is_timer(id)) {
 			if (set)
-				err = timer_set(c, id, v);
-			else {
+				timer_set(c, id, v);
+			else
 				v = timer_get(c, id);
-				err = 0;
-			}
+			err = 0;
 			break;
 		}
 		if (id & ~(KVM_REG_ARCH_MASK | KVM_REG_SIZE_MASK | KVM_REG_ARM_COPROC_MASK | 0xffff))
@@ -262,9 +356,10 @@ static long set_one_reg(void *obj, void *arg)
 	return one_reg(cpu_of(obj), arg, true);
 }
 
-/* ---- KVM_GET_REG_LIST: core, firmware, timer, then system registers ---- */
+/* ---- KVM_GET_REG_LIST: core, firmware, timer, system registers, then
+ * the DEMUX ones (KVM's order); what is listed depends on the features ---- */
 
-static unsigned list_regs(uint64_t *ids)
+static unsigned list_regs(uint32_t features, uint64_t *ids)
 {
 	unsigned n = 0;
 	for (uint64_t off = 0; off < NR_CORE_WORDS; off++) {
@@ -283,22 +378,29 @@ static unsigned list_regs(uint64_t *ids)
 	for (unsigned i = 0; i < 3; i++, n++)
 		if (ids)
 			ids[n] = timers[i];
-	n += a64_sysreg_list(ids ? ids + n : NULL);
+	n += a64_sysreg_list_for(features, ids ? ids + n : NULL);
+	for (unsigned v = 0; v < CSSELR_MAX; v++)
+		if (a64_ccsidr(v)) {
+			if (ids)
+				ids[n] = DEMUX_CCSIDR(v);
+			n++;
+		}
 	return n;
 }
 
-static unsigned reg_count(void)
+/* The most any vCPU lists (every optional register bank on). */
+static unsigned max_reg_count(void)
 {
-	static unsigned n;
-	if (!n)
-		n = list_regs(NULL);
-	return n;
+	static _Atomic unsigned n;
+	if (!atomic_load(&n))
+		atomic_store(&n, list_regs(~0u, NULL));
+	return atomic_load(&n);
 }
 
 static size_t reg_list_size(const void *hdr)
 {
 	const struct kvm_reg_list *l = hdr;
-	uint64_t n = l->n < reg_count() ? l->n : reg_count();
+	uint64_t n = l->n < max_reg_count() ? l->n : max_reg_count();
 	return sizeof(*l) + n * sizeof(uint64_t);
 }
 
@@ -308,12 +410,12 @@ static long get_reg_list(void *obj, void *arg)
 	struct kvm_reg_list *l = arg;
 	if (!c->initialized)
 		return -ENOEXEC;
-	unsigned n = reg_count();
+	unsigned n = list_regs(c->features, NULL);
 	uint64_t want = l->n;
 	l->n = n;
 	if (want < n)
 		return -E2BIG;
-	list_regs((uint64_t *)l->reg);
+	list_regs(c->features, (uint64_t *)l->reg);
 	return 0;
 }
 
@@ -389,6 +491,8 @@ static long irq_line(void *obj, void *arg)
 {
 	struct sk_vm *vm = obj;
 	const struct kvm_irq_level *l = arg;
+	if (a64_vgic_present(vm))
+		return a64_vgic_irq_line(vm, l);
 	uint32_t irq = l->irq;
 	unsigned type = (irq >> KVM_ARM_IRQ_TYPE_SHIFT) & KVM_ARM_IRQ_TYPE_MASK;
 	unsigned idx = ((irq >> KVM_ARM_IRQ_VCPU_SHIFT) & KVM_ARM_IRQ_VCPU_MASK) |
@@ -451,35 +555,89 @@ static long set_events(void *obj, void *arg)
 	return 0;
 }
 
-/* ---- KVM_{SET,GET,HAS}_DEVICE_ATTR on the vCPU (the PMU's) ---- */
+/* ---- KVM_ARM_VCPU_PVTIME_CTRL: where the guest's stolen time lives ---- */
+
+/* Is gpa in a memslot? The authoritative map (a snapshot may lag). */
+static bool gpa_mapped(struct sk_vm *vm, uint64_t gpa)
+{
+	bool found = false;
+	pthread_mutex_lock(&vm->lock);
+	const struct sk_slotmap *mp = &vm->mem.map[0];
+	for (int i = 0; i < mp->n && !found; i++)
+		found = sk_slot_contains(&mp->slots[i], gpa);
+	pthread_mutex_unlock(&vm->lock);
+	return found;
+}
+
+static int pvtime_set_attr(struct a64 *c, const struct kvm_device_attr *a)
+{
+	uint64_t ipa;
+	if (a->attr != KVM_ARM_VCPU_PVTIME_IPA)
+		return -ENXIO;
+	if (sk_copy_from_user(&ipa, (void *)(uintptr_t)a->addr, sizeof(ipa)))
+		return -EFAULT;
+	if (ipa & 63)
+		return -EINVAL;
+	if (c->steal_set)
+		return -EEXIST;
+	if (!gpa_mapped(c->vm, ipa))
+		return -EINVAL;
+	c->steal_base = ipa;
+	c->steal_set = true;
+	return 0;
+}
+
+static int pvtime_get_attr(struct a64 *c, const struct kvm_device_attr *a)
+{
+	if (a->attr != KVM_ARM_VCPU_PVTIME_IPA)
+		return -ENXIO;
+	uint64_t ipa = c->steal_set ? c->steal_base : ~0ull;   /* GPA_INVALID */
+	return sk_copy_to_user((void *)(uintptr_t)a->addr, &ipa, sizeof(ipa)) ? -EFAULT : 0;
+}
+
+/* ---- KVM_{SET,GET,HAS}_DEVICE_ATTR on the vCPU: PMU, timer, PV time ---- */
 
 static long set_dev_attr(void *obj, void *arg)
 {
-	return a64_pmu_set_attr(cpu_of(obj), arg);
+	struct a64 *c = cpu_of(obj);
+	const struct kvm_device_attr *a = arg;
+	switch (a->group) {
+	case KVM_ARM_VCPU_PMU_V3_CTRL: return a64_pmu_set_attr(c, a);
+	case KVM_ARM_VCPU_TIMER_CTRL: return a64_timer_set_attr(c, a);
+	case KVM_ARM_VCPU_PVTIME_CTRL: return pvtime_set_attr(c, a);
+	}
+	return -ENXIO;
 }
 
 static long get_dev_attr(void *obj, void *arg)
 {
-	return a64_pmu_get_attr(cpu_of(obj), arg);
+	struct a64 *c = cpu_of(obj);
+	const struct kvm_device_attr *a = arg;
+	switch (a->group) {
+	case KVM_ARM_VCPU_PMU_V3_CTRL: return a64_pmu_get_attr(c, a);
+	case KVM_ARM_VCPU_TIMER_CTRL: return a64_timer_get_attr(c, a);
+	case KVM_ARM_VCPU_PVTIME_CTRL: return pvtime_get_attr(c, a);
+	}
+	return -ENXIO;
 }
 
 static long has_dev_attr(void *obj, void *arg)
 {
-	return a64_pmu_has_attr(cpu_of(obj), arg);
+	struct a64 *c = cpu_of(obj);
+	const struct kvm_device_attr *a = arg;
+	switch (a->group) {
+	case KVM_ARM_VCPU_PMU_V3_CTRL: return a64_pmu_has_attr(c, a);
+	case KVM_ARM_VCPU_TIMER_CTRL: return a64_timer_has_attr(c, a);
+	case KVM_ARM_VCPU_PVTIME_CTRL: return a->attr == KVM_ARM_VCPU_PVTIME_IPA ? 0 : -ENXIO;
+	}
+	return -ENXIO;
 }
 
 /* ---- KVM_SET_GUEST_DEBUG ---- */
 
 static long set_guest_debug(void *obj, void *arg)
 {
-	struct a64 *c = cpu_of(obj);
-	const struct kvm_guest_debug *d = arg;
-	uint32_t valid = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_SW_BP;
-	if (d->control & ~valid)
-		return -EINVAL;
-	c->guest_debug = (d->control & KVM_GUESTDBG_ENABLE) ? d->control : 0;
-	c->stepped = false;
-	return 0;
+	return a64_dbg_set_guest_debug(cpu_of(obj), arg);
 }
 
 /* ---- capabilities ---- */
@@ -500,9 +658,17 @@ long a64_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_ARM_SEA_TO_USER:
 	case KVM_CAP_ARM_EL2:
 	case KVM_CAP_ARM_PMU_V3:
+	case KVM_CAP_VCPU_ATTRIBUTES:
+	case KVM_CAP_PTP_KVM:
+	case KVM_CAP_ARM_SYSTEM_SUSPEND:
+	case KVM_CAP_STEAL_TIME:
 		return 1;
 	case KVM_CAP_ARM_VM_IPA_SIZE:
 		return 40;
+	case KVM_CAP_GUEST_DEBUG_HW_BPS:
+		return A64_NBRP;
+	case KVM_CAP_GUEST_DEBUG_HW_WPS:
+		return A64_NWRP;
 	default:
 		return 0;
 	}

@@ -1,9 +1,11 @@
 /* The generic timer: counters from the host monotonic clock at CNTFRQ
  * (62.5 MHz: one tick is 16 ns), the EL1 virtual and physical timers and
  * their output lines. */
+#include <errno.h>
 #include <time.h>
 
 #include "arch/arm64/a64.h"
+#include "kvm/uaccess.h"
 
 uint64_t a64_host_ns(void)
 {
@@ -47,7 +49,7 @@ uint32_t a64_timer_levels(struct a64 *c)
 		l |= KVM_ARM_DEV_EL1_PTIMER;
 	if (a64_pmu_line(c))
 		l |= KVM_ARM_DEV_PMU;
-	return l;
+	return a64_vgic_dev_lines(c, l);   /* with a vGIC, the lines go there */
 }
 
 uint64_t a64_timer_next_ns(struct a64 *c)
@@ -70,4 +72,51 @@ uint64_t a64_timer_next_ns(struct a64 *c)
 	}
 	uint64_t pmu = a64_pmu_next_ns(c);
 	return pmu < best ? pmu : best;
+}
+
+/* ---- KVM_ARM_VCPU_TIMER_CTRL: the timers' PPIs, one pair for the VM ---- */
+
+#define TIMER_PPI_DEFAULT(which) ((which) ? 30 : 27)
+
+static int timer_which(const struct kvm_device_attr *a)
+{
+	switch (a->attr) {
+	case KVM_ARM_VCPU_TIMER_IRQ_VTIMER: return 0;
+	case KVM_ARM_VCPU_TIMER_IRQ_PTIMER: return 1;
+	}
+	return -1;
+}
+
+/* Only with the in-kernel vGIC, a PPI, before this vCPU's first run. */
+int a64_timer_set_attr(struct a64 *c, const struct kvm_device_attr *a)
+{
+	int irq;
+	if (!a64_vgic_present(c->vm))
+		return -EINVAL;
+	if (sk_copy_from_user(&irq, (void *)(uintptr_t)a->addr, sizeof(irq)))
+		return -EFAULT;
+	if (irq < 16 || irq >= 32)
+		return -EINVAL;
+	if (c->ran)
+		return -EBUSY;
+	int which = timer_which(a);
+	if (which < 0)
+		return -ENXIO;
+	c->avm->timer_ppi[which] = irq;
+	return 0;
+}
+
+int a64_timer_get_attr(struct a64 *c, const struct kvm_device_attr *a)
+{
+	int which = timer_which(a);
+	if (which < 0)
+		return -ENXIO;
+	int irq = c->avm->timer_ppi[which] ? c->avm->timer_ppi[which] : TIMER_PPI_DEFAULT(which);
+	return sk_copy_to_user((void *)(uintptr_t)a->addr, &irq, sizeof(irq)) ? -EFAULT : 0;
+}
+
+int a64_timer_has_attr(struct a64 *c, const struct kvm_device_attr *a)
+{
+	(void)c;
+	return timer_which(a) < 0 ? -ENXIO : 0;
 }

@@ -9,6 +9,7 @@
 
 #define DR6_ACTIVE_LOW 0xffff0ff0ull
 #define DR6_BS (1ull << 14)
+#define DR7_GD (1ull << 13)
 
 uint64_t x86_dr6_fixed(void)
 {
@@ -160,8 +161,10 @@ static void deliver_prot(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 	x86_sys_read(cpu, cpu->idt.base + vec * 8, &g, 8);
 	unsigned type = (g >> 40) & 0x1f, dpl = (g >> 45) & 3;
 	if (type != 0x06 && type != 0x07 && type != 0x0e && type != 0x0f) {
-		if (type == 0x05 && (g >> 47) & 1)
-			x86_emulation_failure(cpu);   /* task gates: not modelled */
+		if (type == 0x05) {
+			x86_task_gate_deliver(cpu, vec, g, has_err, err, soft, return_rip);
+			return;
+		}
 		fault_idt(cpu, X86_GP, vec, ext);
 	}
 	if (soft && dpl < cpu->cpl)
@@ -307,6 +310,10 @@ static void deliver_once(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 	else
 		deliver_prot(cpu, vec, has_err, err, soft, return_rip);
 	x86_mode_changed(cpu);
+	/* Entering the #DB handler clears DR7.GD, so that the handler
+	 * itself can use the debug registers. */
+	if (vec == X86_DB)
+		cpu->dr7 &= ~DR7_GD;
 	if (soft)
 		x86_sys(cpu)->soft_int_delivered = true;
 }

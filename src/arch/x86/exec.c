@@ -20,6 +20,7 @@
 
 #include "arch/x86/insn.h"
 #include "kvm/kvm.h"
+#include "mem/guest_access.h"
 
 #define BLK_HASH 8192
 #define PAGE_HASH 2048
@@ -188,11 +189,11 @@ static struct x86_block *build_crossing(struct x86_cpu *cpu, struct x86_block_ca
 	uint8_t buf[16];
 	unsigned first = SK_PAGE_SIZE - (lin & (SK_PAGE_SIZE - 1));
 	uint64_t gpa2;
-	memcpy(buf, p, first);
+	sk_guest_copy(buf, p, first);
 	const uint8_t *p2 = x86_fetch_ptr(cpu, (lin + first) & (x86_long64(cpu) ? ~0ull : 0xffffffffull), &gpa2);
 	if (!p2)
 		x86_emulation_failure(cpu);
-	memcpy(buf + first, p2, 15 - first);
+	sk_guest_copy(buf + first, p2, 15 - first);
 	struct x86_block *b = bc->scratch;
 	bool ends, more;
 	if (!x86_decode(cpu, buf, 15, &b->insn[0], &ends, &more))
@@ -247,7 +248,7 @@ static struct x86_block *build(struct x86_cpu *cpu, struct x86_block_cache *bc,
 		x86_emulation_failure(cpu);
 	memcpy(b->insn, tmp, n * sizeof(struct x86_insn));
 	b->bytes = (uint8_t *)(b->insn + n);
-	memcpy(b->bytes, p, off);
+	sk_guest_copy(b->bytes, p, off);
 	b->n = n;
 	b->nbytes = off;
 	b->dead = false;
@@ -309,7 +310,7 @@ static struct x86_block *lookup(struct x86_cpu *cpu, struct x86_block_cache *bc,
 			continue;
 		if (__builtin_expect(stamps_ok(bc, b), 1))
 			return b;
-		if (!memcmp(b->bytes, p, b->nbytes)) {
+		if (sk_guest_equal(p, b->bytes, b->nbytes)) {
 			b->epoch = bc->epoch;
 			b->ver = b->page->ver;
 			return b;

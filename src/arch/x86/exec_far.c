@@ -2,7 +2,8 @@
  * fast system calls (SYSCALL/SYSRET, SYSENTER/SYSEXIT).
  *
  * Every access that can fault happens before the first register changes.
- * Gates and task switches are not implemented (emulation failure).
+ * Task switches are task.c's; call gates are not implemented (emulation
+ * failure).
  */
 #include "arch/x86/insn.h"
 
@@ -64,8 +65,10 @@ void x86_far_jmp(struct x86_cpu *cpu, const struct x86_insn *i, uint16_t sel, ui
 			x86_raise(cpu, X86_GP, true, 0);
 		struct x86_seg n;
 		read_desc(cpu, sel, &n);
-		if (!n.s)
-			x86_emulation_failure(cpu);    /* call/task gates, TSS */
+		if (!n.s) {
+			x86_task_far(cpu, sel, call);    /* TSS, task gate (task.c) */
+			return;
+		}
 		check_code(cpu, &n, sel);
 		check_offset(cpu, &n, off);
 		x86_load_seg(cpu, X86_CS, sel);  /* privilege checks, accessed bit */
@@ -207,7 +210,7 @@ int x86_h_iret(struct x86_cpu *cpu, const struct x86_insn *i)
 	if (cpu->rflags & X86_NT) {
 		if (lma)
 			x86_raise(cpu, X86_GP, true, 0);
-		x86_emulation_failure(cpu);    /* task return */
+		return x86_task_iret(cpu);
 	}
 	uint64_t rip = x86_stack_peek(cpu, 0, s);
 	uint16_t sel = x86_stack_peek(cpu, s, 2);

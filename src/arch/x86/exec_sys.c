@@ -2,6 +2,7 @@
  * registers, descriptor tables, LLDT/LTR, cache and TLB control.
  */
 #include "arch/x86/insn.h"
+#include "arch/x86/sys.h"
 
 static inline void need_cpl0(struct x86_cpu *cpu)
 {
@@ -152,18 +153,46 @@ static int dr_index(struct x86_cpu *cpu, int n)
 	return n;
 }
 
+#define DR6_BD (1ull << 13)
+#define DR7_GD (1ull << 13)
+
+/* DR7.GD (general detect) in the DR7 in force (the VMM's under
+ * KVM_GUESTDBG_USE_HW_BP): any MOV DRn faults with #DB before it runs.
+ * A debugging VMM gets KVM_EXIT_DEBUG at the MOV and the guest's DR6 is
+ * untouched; otherwise the guest sees DR6.BD (the delivery clears GD). */
+static void general_detect(struct x86_cpu *cpu)
+{
+	bool host_bp = cpu->guest_debug & KVM_GUESTDBG_USE_HW_BP;
+	uint64_t dr7 = host_bp ? cpu->guest_dbg_dr7 : cpu->dr7;
+	if (!(dr7 & DR7_GD))
+		return;
+	if (!host_bp) {
+		cpu->dr6 = (cpu->dr6 & ~0xfull) | x86_dr6_fixed() | DR6_BD;
+		x86_raise(cpu, X86_DB, false, 0);
+	}
+	struct kvm_run *run = x86_run(cpu);
+	run->exit_reason = KVM_EXIT_DEBUG;
+	run->debug.arch.exception = X86_DB;
+	run->debug.arch.pc = cpu->seg[X86_CS].base + cpu->insn_rip;
+	run->debug.arch.dr6 = x86_dr6_fixed() | DR6_BD;
+	run->debug.arch.dr7 = dr7;
+	cpu->rip = cpu->insn_rip;
+	x86_io_log_clear(cpu);
+	longjmp(cpu->unwind, X86_UNWIND_EXIT);
+}
+
 /* MOV DRn, r (sub 0) / MOV r, DRn (sub 1). */
 int x86_h_mov_dr(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	need_cpl0(cpu);
+	int n = dr_index(cpu, i->op[i->sub ? 1 : 0].reg);
+	general_detect(cpu);
 	unsigned sz = x86_long64(cpu) ? 8 : 4;
 	if (i->sub) {
-		int n = dr_index(cpu, i->op[1].reg);
 		uint64_t v = n < 4 ? cpu->dr[n] : n == 6 ? cpu->dr6 : cpu->dr7;
 		x86_gpr_set(cpu, i->op[0].reg, sz, v);
 		return X86_NEXT;
 	}
-	int n = dr_index(cpu, i->op[0].reg);
 	uint64_t v = cpu->gpr[i->op[1].reg] & x86_szmask(sz);
 	if (n < 4) {
 		cpu->dr[n] = v;

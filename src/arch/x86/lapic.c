@@ -26,6 +26,8 @@ enum {
 #define LINT_MASK (LVT_MASK | 0x700u | (1u << 13) | (1u << 14) | (1u << 15))
 #define SVR_ENABLE (1u << 8)
 #define APIC_VERSION 0x50014u          /* version 0x14, 6 LVT entries */
+/* The 7th LVT entry, present while MCG_CAP.MCG_CMCI_P is set (mce.c). */
+#define R_LVTCMCI 0x2f0u
 #define MSR_TSC_DEADLINE 0x6e0
 #define MIN_PERIOD_NS 200000ull         /* KVM's min_timer_period_us */
 
@@ -316,8 +318,11 @@ static bool accept(struct x86_lapic *t, const struct irq_msg *m)
 	case DM_SIPI:
 		x86_lapic_post_sipi(t, m->vector);
 		return true;
+	case DM_SMI:
+		x86_smm_post(t->cpu);
+		break;
 	default:
-		return false;   /* SMI, ExtINT: not modelled */
+		return false;   /* ExtINT: not modelled */
 	}
 	x86_irq_kick(t);
 	return true;
@@ -368,10 +373,47 @@ static void send_ipi(struct x86_lapic *a, uint32_t lo, uint32_t hi)
 
 /* ---- register access ---- */
 
+/* ---- the LVT CMCI (KVM: kvm_apic_after_set_mcg_cap, APIC_LVTCMCI) ---- */
+
+static bool has_cmci(const struct x86_lapic *a)
+{
+	return x86_mce_has_cmci(a->cpu);
+}
+
+static uint32_t lvr(const struct x86_lapic *a)
+{
+	return APIC_VERSION + (has_cmci(a) ? 0x10000u : 0);
+}
+
+void x86_lapic_mcg_cap_changed(struct x86_cpu *cpu)
+{
+	struct x86_lapic *a = x86_lapic(cpu);
+	if (!a || apic_reg(a, R_LVR) == lvr(a))
+		return;
+	if (has_cmci(a))
+		apic_set_reg(a, R_LVTCMCI, LVT_MASKED);
+	apic_set_reg(a, R_LVR, lvr(a));
+}
+
+void x86_lapic_cmci(struct x86_cpu *cpu)
+{
+	struct x86_lapic *a = x86_lapic(cpu);
+	if (!a || !hw_enabled(a))
+		return;
+	uint32_t lvt = apic_reg(a, R_LVTCMCI);
+	if (lvt & LVT_MASKED)
+		return;
+	struct irq_msg m = {.vector = lvt & 0xff, .mode = (lvt >> 8) & 7,
+			    .trig_level = lvt & (1u << 15)};
+	accept(a, &m);
+}
+
 static void mask_all_lvts(struct x86_lapic *a)
 {
 	for (unsigned off = R_LVTT; off <= R_LVTERR; off += 0x10)
 		apic_set_reg(a, off, apic_reg(a, off) | LVT_MASKED);
+	if (has_cmci(a))
+		apic_set_reg(a, R_LVTCMCI, apic_reg(a, R_LVTCMCI) | LVT_MASKED);
 }
 
 static void write_lvtt(struct x86_lapic *a, uint32_t val)
@@ -442,6 +484,10 @@ static bool reg_write(struct x86_lapic *a, unsigned off, uint32_t val)
 	case R_LVTT:
 		write_lvtt(a, val);
 		break;
+	case R_LVTCMCI:
+		if (!has_cmci(a))
+			return !x2;
+		__attribute__((fallthrough));
 	case R_LVTTHMR:
 	case R_LVTPC:
 	case R_LVTERR:
@@ -495,7 +541,7 @@ static bool readable(bool x2, unsigned off)
 static bool reg_read(struct x86_lapic *a, unsigned off, uint32_t *val)
 {
 	bool x2 = x2apic(a);
-	if (!readable(x2, off)) {
+	if (!readable(x2, off) && !(off == R_LVTCMCI && has_cmci(a))) {
 		*val = 0;
 		return false;
 	}
@@ -635,9 +681,11 @@ void x86_lapic_reset(struct x86_lapic *a, bool init)
 			apic_set_reg(a, off, 0);
 		apic_set_reg(a, R_ID, a->vcpu_id << 24);
 	}
-	apic_set_reg(a, R_LVR, APIC_VERSION);
+	apic_set_reg(a, R_LVR, lvr(a));
 	for (unsigned off = R_LVTT; off <= R_LVTERR; off += 0x10)
 		apic_set_reg(a, off, LVT_MASKED);
+	if (has_cmci(a))
+		apic_set_reg(a, R_LVTCMCI, LVT_MASKED);
 	if (bsp)   /* KVM_X86_QUIRK_LINT0_REENABLED */
 		apic_set_reg(a, R_LVT0, DM_EXTINT << 8);
 	apic_set_reg(a, R_DFR, 0xffffffffu);
@@ -711,7 +759,7 @@ int x86_lapic_set_state(struct x86_cpu *cpu, const struct kvm_lapic_state *s)
 	}
 	if (x2apic(a))
 		apic_set_reg(a, R_LDR, x2apic_ldr(a->vcpu_id));
-	apic_set_reg(a, R_LVR, APIC_VERSION);
+	apic_set_reg(a, R_LVR, lvr(a));
 	set_tpr(a, apic_reg(a, R_TPR));
 	uint32_t cc = apic_reg(a, R_TMCCT);
 	apic_set_reg(a, R_TMCCT, 0);
@@ -738,6 +786,8 @@ void x86_lapic_accept_events(struct x86_cpu *cpu)
 {
 	struct x86_lapic *a = x86_lapic(cpu);
 	if (!a || !(atomic_load(&a->events) & (EV_INIT | EV_SIPI)))
+		return;
+	if (x86_smm_latch_init(cpu))
 		return;
 	if (atomic_fetch_and(&a->events, ~(uint32_t)EV_INIT) & EV_INIT) {
 		x86_reset_state(cpu, true);
@@ -776,7 +826,7 @@ static bool wakes_halted(struct x86_cpu *cpu)
 	struct x86_lapic *a = x86_lapic(cpu);
 	if (cpu->nmi_pending && !cpu->nmi_masked)
 		return true;
-	if (cpu->exc_pending || cpu->nmi_injected)
+	if (cpu->exc_pending || cpu->nmi_injected || x86_smm_wakes(cpu))
 		return true;
 	return (cpu->rflags & X86_IF) && (cpu->irq_injected || has_interrupt(a));
 }

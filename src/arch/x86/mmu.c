@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/x86/sys.h"
+#include "mem/guest_access.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
@@ -39,11 +40,24 @@ uint8_t *x86_gpa_host(struct x86_cpu *cpu, uint64_t gpa, const struct sk_memslot
 	return s ? s->hva + (gpa - s->gpa) : NULL;
 }
 
+/* The memslots the vCPU sees: address space 1 while in SMM, as KVM's
+ * kvm_arch_vcpu_memslots_id. */
+static const struct sk_slotset *slots_view(struct x86_cpu *cpu, const struct sk_slotset *set)
+{
+	static const struct sk_slotset none;
+	if (!x86_sys(cpu)->smm)
+		return set;
+	return set->as1 ? set->as1 : &none;
+}
+
 void x86_refresh_slots(struct x86_cpu *cpu)
 {
 	const struct sk_slotset *set = sk_vcpu_ack_slots(cpu->vcpu, &cpu->vm->mem);
-	if (set != cpu->slots || set->gen != x86_sys(cpu)->slots_gen) {
-		cpu->slots = set;
+	const struct sk_slotset *view = slots_view(cpu, set);
+	if (view != cpu->slots || set->gen != x86_sys(cpu)->slots_gen || x86_poison_stale(cpu)) {
+		struct x86_vm *xv = cpu->vm->arch_vm;
+		x86_sys(cpu)->poison_gen = atomic_load(&xv->poison_gen);
+		cpu->slots = view;
 		x86_sys(cpu)->slots_gen = set->gen;
 		x86_tlb_flush(cpu);
 		/* A slot may now map other memory at a gpa holding decoded code. */
@@ -76,7 +90,7 @@ bool x86_read_phys(struct x86_cpu *cpu, uint64_t gpa, void *buf, unsigned size)
 		uint8_t *h = x86_gpa_host(cpu, gpa, NULL);
 		if (!h)
 			return false;
-		memcpy(out, h, chunk);
+		sk_guest_copy(out, h, chunk);
 		out += chunk;
 		gpa += chunk;
 		size -= chunk;
@@ -95,7 +109,7 @@ bool x86_write_phys(struct x86_cpu *cpu, uint64_t gpa, const void *buf, unsigned
 		uint8_t *h = x86_gpa_host(cpu, gpa, &slot);
 		if (!h || (slot->flags & KVM_MEM_READONLY))
 			return false;
-		memcpy(h, in, chunk);
+		sk_guest_copy(h, in, chunk);
 		phys_written(cpu, slot, gpa, chunk);
 		in += chunk;
 		gpa += chunk;
@@ -208,6 +222,8 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 		/* PDPTEs: no access rights, only P and the address. */
 		uint64_t pa = (cpu->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8;
 		uint8_t *h = x86_gpa_host(cpu, pa, NULL);
+		if (h && commit)
+			x86_poison_check(cpu, pa, h);
 		uint64_t e = h ? read_entry(h, true) : 0;
 		if (!(e & PTE_P))
 			return err | 0x80000000u;
@@ -227,6 +243,8 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 		uint64_t pa = table + idx * (wide ? 8 : 4);
 		const struct sk_memslot *slot;
 		uint8_t *h = x86_gpa_host(cpu, pa, &slot);
+		if (h && commit)
+			x86_poison_check(cpu, pa, h);
 		uint64_t e = h ? read_entry(h, wide) : 0;
 		if (!(e & PTE_P))
 			return err | 0x80000000u;
@@ -424,6 +442,8 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 			p->len = size - done;
 		p->gpa = x86_translate(cpu, p->lin, acc, cpl);
 		p->host = x86_gpa_host(cpu, p->gpa, &p->slot);
+		if (p->host)
+			x86_poison_check(cpu, p->gpa, p->host);
 		done += p->len;
 		if (n == 2 && done < size)
 			x86_emulation_failure(cpu);
@@ -435,7 +455,7 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 			if (!p->host) {
 				piece_mmio(cpu, p, b, false);
 			} else {
-				memcpy(b, p->host, p->len);
+				sk_guest_copy(b, p->host, p->len);
 				if (fill)
 					tlb_fill(&cpu->tlb.read[tlb_idx(p->lin)], p->lin, user, p->host,
 						 p->gpa);
@@ -443,7 +463,7 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 		} else if (!p->host || (p->slot->flags & KVM_MEM_READONLY)) {
 			piece_mmio(cpu, p, b, true);
 		} else {
-			memcpy(p->host, b, p->len);
+			sk_guest_copy(p->host, b, p->len);
 			sk_mem_mark_dirty(p->slot, p->gpa);
 			uint64_t page = p->gpa & ~0xfffull;
 			if (x86_blocks_is_code_page(cpu->blocks, page))
@@ -462,7 +482,7 @@ uint64_t x86_read_lin(struct x86_cpu *cpu, uint64_t lin, unsigned size)
 	if ((lin & 0xfff) + size <= 4096) {
 		const struct x86_tlb_entry *e = &cpu->tlb.read[tlb_idx(lin)];
 		if (e->tag == tlb_tag(lin, user)) {
-			memcpy(&v, e->host + (lin & 0xfff), size);
+			sk_guest_copy(&v, e->host + (lin & 0xfff), size);
 			return v;
 		}
 	}
@@ -476,7 +496,7 @@ void x86_write_lin(struct x86_cpu *cpu, uint64_t lin, unsigned size, uint64_t va
 	if ((lin & 0xfff) + size <= 4096) {
 		const struct x86_tlb_entry *e = &cpu->tlb.write[tlb_idx(lin)];
 		if (e->tag == tlb_tag(lin, user)) {
-			memcpy(e->host + (lin & 0xfff), &val, size);
+			sk_guest_copy(e->host + (lin & 0xfff), &val, size);
 			return;
 		}
 	}
@@ -489,7 +509,7 @@ void x86_read_lin_buf(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned siz
 	if ((lin & 0xfff) + size <= 4096) {
 		const struct x86_tlb_entry *e = &cpu->tlb.read[tlb_idx(lin)];
 		if (e->tag == tlb_tag(lin, user)) {
-			memcpy(buf, e->host + (lin & 0xfff), size);
+			sk_guest_copy(buf, e->host + (lin & 0xfff), size);
 			return;
 		}
 	}
@@ -502,7 +522,7 @@ void x86_write_lin_buf(struct x86_cpu *cpu, uint64_t lin, const void *buf, unsig
 	if ((lin & 0xfff) + size <= 4096) {
 		const struct x86_tlb_entry *e = &cpu->tlb.write[tlb_idx(lin)];
 		if (e->tag == tlb_tag(lin, user)) {
-			memcpy(e->host + (lin & 0xfff), buf, size);
+			sk_guest_copy(e->host + (lin & 0xfff), buf, size);
 			return;
 		}
 	}
@@ -548,6 +568,7 @@ const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)
 	*gpa = pa;
 	if (!h)
 		return NULL;
+	x86_poison_check(cpu, pa, h);
 	tlb_fill(e, lin, user, h, pa);
 	return h;
 }

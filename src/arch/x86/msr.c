@@ -22,11 +22,14 @@
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
-#define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MCG_CTL 0x17b
-#define MSR_MC0_CTL 0x400
-#define MCE_BANKS 32         /* KVM_MAX_MCE_BANKS, KVM's MCG_CAP at vCPU creation */
+#define MSR_MCG_EXT_CTL 0x4d0
+#define MSR_POWER_CTL 0x1fc
+#define MSR_PERF_CAPABILITIES 0x345
+#define MSR_PLATFORM_INFO 0xce
+#define MSR_MISC_FEATURES_ENABLES 0x140
+#define PLATFORM_INFO_CPUID_FAULT (1ull << 31)
 #define MSR_MISC_ENABLE 0x1a0
 #define MSR_MTRR_VAR 0x200
 #define MSR_MTRR_FIX64K 0x250
@@ -227,7 +230,6 @@ static bool set_mtrr_def(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool h
 static bool get_const(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 {
 	switch (idx) {
-	case MSR_MCG_CAP: *val = MCE_BANKS; break;
 	case MSR_MTRRCAP: *val = 0x508; break;   /* 8 variable, fixed, WC */
 	case MSR_UCODE_REV: *val = UCODE_REV_VALUE; break;
 	default: *val = 0; break;
@@ -248,29 +250,19 @@ static bool set_arch_cap(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool h
 	return host;
 }
 
-static bool set_mcg_status(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+/* No PMU: KVM's PDCM-less guest reads #GP, and the host may only set
+ * what the feature MSR offers (nothing). */
+static bool get_perf_cap(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 {
-	if (!host && val)
-		return false;
-	x86_sys(cpu)->mcg_status = val;
+	*val = x86_sys(cpu)->perf_capabilities;
 	return true;
 }
 
-static bool set_mcg_ctl(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+static bool set_perf_cap(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
-	if (!host)
-		return false;   /* MCG_CAP.MCG_CTL_P is clear */
-	x86_sys(cpu)->mcg_ctl = val;
-	return true;
-}
-
-/* The guest may only enable or disable a bank's reporting and clear its status. */
-static bool set_mce_bank(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
-{
-	unsigned reg = (idx - MSR_MC0_CTL) & 3;
-	if (!host && ((reg == 0 && val && val != ~0ull) || (reg == 1 && val)))
+	if (!host || val)
 		return false;
-	x86_sys(cpu)->mce_banks[idx - MSR_MC0_CTL] = val;
+	x86_sys(cpu)->perf_capabilities = val;
 	return true;
 }
 
@@ -292,6 +284,36 @@ static bool set_tsc_aux(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool ho
 	return true;
 }
 
+int x86_msr_enable_platform_info(struct sk_vm *vm, uint64_t on)
+{
+	struct x86_vm *xv = vm->arch_vm;
+	atomic_store(&xv->platform_info_hidden, !on);
+	return 0;
+}
+
+/* The guest's read of MSR_PLATFORM_INFO is refused once the VMM turned
+ * KVM_CAP_MSR_PLATFORM_INFO off; the host's never is. */
+static bool platform_info_hidden(struct x86_cpu *cpu, uint32_t idx, bool host)
+{
+	struct x86_vm *xv = cpu->vm->arch_vm;
+	return idx == MSR_PLATFORM_INFO && !host && atomic_load(&xv->platform_info_hidden);
+}
+
+/* Host only. softkvm does not fault CPUID, so unlike KVM it never offers
+ * CPUID faulting (bit 31) and MISC_FEATURES_ENABLES stays 0. */
+static bool set_platform_info(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!host || (val & PLATFORM_INFO_CPUID_FAULT))
+		return false;
+	x86_sys(cpu)->platform_info = val;
+	return true;
+}
+
+static bool set_misc_features(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	return val == 0;
+}
+
 static const struct msr_desc msrs[] = {
 	{MSR_TSC, 1, 0, 0, get_tsc, set_tsc},
 	/* kvmclock (kvmclock.c): the old and _NEW numbers are one MSR each. */
@@ -309,15 +331,15 @@ static const struct msr_desc msrs[] = {
 	{MSR_SYSENTER_CS, 1, 0, CPU(sysenter_cs), NULL, NULL},
 	{MSR_SYSENTER_ESP, 1, F_CANON, CPU(sysenter_esp), NULL, NULL},
 	{MSR_SYSENTER_EIP, 1, F_CANON, CPU(sysenter_eip), NULL, NULL},
-	{MSR_MCG_CAP, 1, F_RO, 0, get_const, NULL},
-	{MSR_MCG_STATUS, 1, 0, SYS(mcg_status), NULL, set_mcg_status},
-	{MSR_MCG_CTL, 1, F_HOST_ONLY, SYS(mcg_ctl), NULL, set_mcg_ctl},
 	{MSR_MISC_ENABLE, 1, 0, CPU(misc_enable), NULL, NULL},
+	{MSR_POWER_CTL, 1, 0, SYS(power_ctl), NULL, NULL},
+	{MSR_PLATFORM_INFO, 1, 0, SYS(platform_info), NULL, set_platform_info},
+	{MSR_MISC_FEATURES_ENABLES, 1, 0, SYS(misc_features), NULL, set_misc_features},
+	{MSR_PERF_CAPABILITIES, 1, F_HOST_ONLY, 0, get_perf_cap, set_perf_cap},
 	{MSR_MTRR_VAR, 16, 0, CPU(mtrr_var), NULL, set_mtrr_var},
 	{MSR_MTRR_FIX64K, 1, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
 	{MSR_MTRR_FIX16K, 2, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
 	{MSR_MTRR_FIX4K, 8, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
-	{MSR_MC0_CTL, 4 * MCE_BANKS, 0, SYS(mce_banks), NULL, set_mce_bank},
 	{MSR_PAT, 1, 0, CPU(pat), NULL, set_pat},
 	{MSR_MTRR_DEF_TYPE, 1, 0, CPU(mtrr_def_type), NULL, set_mtrr_def},
 	{MSR_EFER, 1, 0, 0, get_efer, set_efer},
@@ -361,21 +383,26 @@ static const struct msr_desc msrs[] = {
 const uint32_t x86_msr_index_list[] = {
 	MSR_TSC, MSR_APIC_BASE, MSR_FEATURE_CONTROL, MSR_TSC_ADJUST, MSR_UCODE_REV, MSR_SMBASE,
 	MSR_ARCH_CAPABILITIES, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
-	MSR_MCG_STATUS, MSR_MCG_CTL, MSR_MISC_ENABLE, MSR_PAT, MSR_EFER, MSR_STAR, MSR_LSTAR,
+	MSR_MCG_STATUS, MSR_MCG_CTL, MSR_MCG_EXT_CTL, MSR_POWER_CTL, MSR_PERF_CAPABILITIES,
+	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES, MSR_MISC_ENABLE, MSR_PAT, MSR_EFER, MSR_STAR, MSR_LSTAR,
 	MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
 	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 };
 const unsigned x86_msr_index_count = sizeof(x86_msr_index_list) / sizeof(x86_msr_index_list[0]);
 
-/* KVM_GET_MSR_FEATURE_INDEX_LIST: read on the system fd. */
-const uint32_t x86_msr_feature_list[] = {MSR_ARCH_CAPABILITIES, MSR_UCODE_REV};
-const unsigned x86_msr_feature_count = 2;
+/* KVM_GET_MSR_FEATURE_INDEX_LIST: read on the system fd. What 6.1 lists on
+ * an Intel host without nested VMX (the VMX capability MSRs need it, and
+ * AMD's DE_CFG an AMD host): softkvm's CPUID is an Intel one. */
+const uint32_t x86_msr_feature_list[] = {MSR_UCODE_REV, MSR_ARCH_CAPABILITIES,
+					 MSR_PERF_CAPABILITIES};
+const unsigned x86_msr_feature_count = 3;
 
 bool x86_msr_feature_get(uint32_t idx, uint64_t *val)
 {
 	switch (idx) {
 	case MSR_ARCH_CAPABILITIES: *val = ARCH_CAP_VALUE; return true;
 	case MSR_UCODE_REV: *val = UCODE_REV_VALUE; return true;
+	case MSR_PERF_CAPABILITIES: *val = 0; return true;   /* no PMU */
 	default: return false;
 	}
 }
@@ -399,46 +426,99 @@ static bool is_apic_msr(uint32_t idx)
 	return idx == 0x6e0 || (idx >= 0x800 && idx <= 0x8ff);
 }
 
-bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
+/* The machine-check MSRs (mce.c): MCG_*, MCi_CTL2, the banks, P5_MC_*. */
+static bool is_mce_msr(uint32_t idx)
+{
+	return idx <= 1 || (idx >= 0x179 && idx <= 0x17b) || idx == MSR_MCG_EXT_CTL ||
+	       (idx >= 0x280 && idx < 0x280 + X86_MCE_MAX_BANKS) ||
+	       (idx >= 0x400 && idx < 0x400 + 4 * X86_MCE_MAX_BANKS);
+}
+
+/* Why an access failed, as KVM tells userspace (KVM_MSR_EXIT_REASON_*):
+ * an MSR KVM does not know, or a known one refusing the access. */
+enum { MSR_OK = 0, MSR_INVAL = KVM_MSR_EXIT_REASON_INVAL, MSR_UNKNOWN = KVM_MSR_EXIT_REASON_UNKNOWN };
+
+static int msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
 {
 	if (is_apic_msr(idx))
-		return x86_lapic_msr_get(cpu, idx, val);
+		return x86_lapic_msr_get(cpu, idx, val) ? MSR_OK : MSR_INVAL;
+	if (is_mce_msr(idx))
+		return x86_mce_msr_get(cpu, idx, val, host) ? MSR_OK : MSR_INVAL;
 	const struct msr_desc *d = lookup(idx);
-	if (!d || ((d->flags & F_HOST_ONLY) && !host))
-		return false;
+	if (!d)
+		return MSR_UNKNOWN;
+	if (((d->flags & F_HOST_ONLY) && !host) || platform_info_hidden(cpu, idx, host))
+		return MSR_INVAL;
 	if (d->get)
-		return d->get(cpu, idx, val);
+		return d->get(cpu, idx, val) ? MSR_OK : MSR_INVAL;
 	*val = *storage(cpu, d, idx);
-	return true;
+	return MSR_OK;
+}
+
+static int msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (is_apic_msr(idx))
+		return x86_lapic_msr_set(cpu, idx, val, host) ? MSR_OK : MSR_INVAL;
+	if (is_mce_msr(idx))
+		return x86_mce_msr_set(cpu, idx, val, host) ? MSR_OK : MSR_INVAL;
+	const struct msr_desc *d = lookup(idx);
+	if (!d)
+		return MSR_UNKNOWN;
+	if ((d->flags & F_HOST_ONLY) && !host)
+		return MSR_INVAL;
+	if (d->flags & F_RO) {
+		uint64_t cur;
+		return host && d->get(cpu, idx, &cur) && cur == val ? MSR_OK : MSR_INVAL;
+	}
+	if ((d->flags & F_CANON) && !host && !canonical(val))
+		return MSR_INVAL;
+	if (d->set)
+		return d->set(cpu, idx, val, host) ? MSR_OK : MSR_INVAL;
+	*storage(cpu, d, idx) = val;
+	return MSR_OK;
+}
+
+bool x86_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
+{
+	return msr_get(cpu, idx, val, host) == MSR_OK;
 }
 
 bool x86_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
-	if (is_apic_msr(idx))
-		return x86_lapic_msr_set(cpu, idx, val, host);
-	const struct msr_desc *d = lookup(idx);
-	if (!d || ((d->flags & F_HOST_ONLY) && !host))
-		return false;
-	if (d->flags & F_RO) {
-		uint64_t cur;
-		return host && d->get(cpu, idx, &cur) && cur == val;
-	}
-	if ((d->flags & F_CANON) && !host && !canonical(val))
-		return false;
-	if (d->set)
-		return d->set(cpu, idx, val, host);
-	*storage(cpu, d, idx) = val;
-	return true;
+	return msr_set(cpu, idx, val, host) == MSR_OK;
 }
 
+/* Guest RDMSR/WRMSR (kvm_emulate_rdmsr/wrmsr): the filter first, then the
+ * MSR; a failure goes to userspace when it asked for that reason. */
 bool x86_msr_read(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 {
-	return x86_msr_get(cpu, idx, val, false);
+	bool ok;
+	if (x86_msr_exit_reply(cpu, idx, false, val, &ok))
+		return ok;
+	uint32_t reason = KVM_MSR_EXIT_REASON_FILTER;
+	if (x86_msr_allowed(cpu, idx, KVM_MSR_FILTER_READ)) {
+		reason = (uint32_t)msr_get(cpu, idx, val, false);
+		if (reason == MSR_OK)
+			return true;
+	}
+	x86_msr_exit(cpu, idx, false, 0, reason);
+	return false;
 }
 
 bool x86_msr_write(struct x86_cpu *cpu, uint32_t idx, uint64_t val)
 {
-	return x86_msr_set(cpu, idx, val, false);
+	bool ok;
+	uint64_t unused;
+	if (x86_msr_exit_reply(cpu, idx, true, &unused, &ok))
+		return ok;
+	uint32_t reason = KVM_MSR_EXIT_REASON_FILTER;
+	if (x86_msr_allowed(cpu, idx, KVM_MSR_FILTER_WRITE)) {
+		reason = (uint32_t)msr_set(cpu, idx, val, false);
+		if (reason == MSR_OK)
+			return true;
+	}
+	x86_msr_exit(cpu, idx, true, val, reason);
+	return false;
 }
 
 void x86_msr_reset(struct x86_cpu *cpu)
@@ -456,11 +536,14 @@ void x86_msr_reset(struct x86_cpu *cpu)
 	cpu->apic_base = 0;
 	cpu->tsc_offset = -x86_host_ns();
 	sys->ia32_tsc_adjust = 0;
-	sys->mcg_status = sys->mcg_ctl = 0;
+	sys->power_ctl = 0;
+	sys->perf_capabilities = 0;
+	sys->platform_info = sys->misc_features = 0;
+	sys->msr_exit.pending = false;
+	x86_mce_vcpu_init(cpu);
 	sys->smbase = 0x30000;
 	sys->feature_control = 0;
 	sys->arch_capabilities = ARCH_CAP_VALUE;
-	memset(sys->mce_banks, 0, sizeof(sys->mce_banks));
 	sys->kvmclock_wall_clock = sys->kvmclock_system_time = 0;
 	memset(sys->kvm_pv_msrs, 0, sizeof(sys->kvm_pv_msrs));
 }

@@ -359,6 +359,7 @@ static void get_events(struct x86_cpu *cpu, struct kvm_vcpu_events *e)
 	e->sipi_vector = cpu->sipi_vector;
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
+	x86_smm_get_events(cpu, e);
 }
 
 static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e)
@@ -373,8 +374,8 @@ static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e)
 		return -EINVAL;
 	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == X86_NMI))
 		return -EINVAL;
-	if ((e->flags & KVM_VCPUEVENT_VALID_SMM) && (e->smi.smm || e->smi.pending))
-		return -EINVAL;   /* no SMM model */
+	if (!x86_smm_events_valid(cpu, e))
+		return -EINVAL;   /* INITs are latched while in SMM */
 	cpu->exc_pending = e->exception.injected;
 	cpu->exc_nr = e->exception.nr;
 	cpu->exc_has_error = e->exception.has_error_code;
@@ -391,6 +392,7 @@ static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e)
 	cpu->nmi_masked = e->nmi.masked;
 	if (e->flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR)
 		cpu->sipi_vector = e->sipi_vector;
+	x86_smm_set_events(cpu, e);
 	return 0;
 }
 
@@ -831,6 +833,7 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
+	case KVM_CAP_X86_SMM:
 		return 1;
 	case KVM_CAP_XSAVE2:
 		return sizeof(struct kvm_xsave);
@@ -850,6 +853,12 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 		return GUESTDBG_VALID;
 	case KVM_CAP_SYNC_REGS:
 		return SYNC_VALID;
+	case KVM_CAP_X86_USER_SPACE_MSR:   /* msr_filter.c */
+	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_MSR_PLATFORM_INFO:    /* msr.c */
+		return 1;
+	case KVM_CAP_MCE:                  /* mce.c */
+		return X86_MCE_MAX_BANKS;
 	default:
 		return 0;
 	}
@@ -863,12 +872,15 @@ const struct sk_ioctl x86_sys_ioctls[] = {
 	 SK_IOC_COPYOUT_ON_ERROR},
 	{KVM_GET_SUPPORTED_CPUID, ioc_supported_cpuid, cpuid2_get_len, 0},
 	{KVM_GET_MSRS, ioc_sys_get_msrs, msrs_len, 0},
+	{KVM_X86_GET_MCE_CAP_SUPPORTED, x86_ioc_mce_cap_supported, NULL, 0},
 	{0, NULL, NULL, 0},
 };
 
 const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_SET_TSS_ADDR, ioc_set_tss_addr, NULL, SK_IOC_VALUE},
 	{KVM_SET_IDENTITY_MAP_ADDR, ioc_set_identity_map_addr, NULL, 0},
+	{KVM_SET_NR_MMU_PAGES, x86_ioc_set_nr_mmu_pages, NULL, SK_IOC_VALUE},
+	{KVM_GET_NR_MMU_PAGES, x86_ioc_get_nr_mmu_pages, NULL, SK_IOC_VALUE},
 	/* The in-kernel irqchip (irqchip.c). */
 	{KVM_CREATE_IRQCHIP, x86_ioc_create_irqchip, NULL, SK_IOC_VALUE},
 	{KVM_IRQ_LINE, x86_ioc_irq_line, NULL, 0},
@@ -885,6 +897,7 @@ const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_GET_CLOCK, x86_ioc_get_clock, NULL, 0},
 	{KVM_IOEVENTFD, x86_ioc_ioeventfd, NULL, 0},
 	{KVM_SET_CLOCK, x86_ioc_set_clock, NULL, 0},
+	{KVM_X86_SET_MSR_FILTER, x86_ioc_set_msr_filter, NULL, 0},
 	{0, NULL, NULL, 0},
 };
 
@@ -915,6 +928,7 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_CPUID, ioc_set_cpuid, cpuid_len, 0},
 	{KVM_INTERRUPT, ioc_interrupt, NULL, 0},
 	{KVM_NMI, ioc_nmi, NULL, SK_IOC_VALUE},
+	{KVM_SMI, x86_ioc_smi, NULL, SK_IOC_VALUE},
 	{KVM_SET_GUEST_DEBUG, ioc_set_guest_debug, NULL, 0},
 	{KVM_TRANSLATE, ioc_translate, NULL, 0},
 	{KVM_GET_TSC_KHZ, ioc_get_tsc_khz, NULL, SK_IOC_VALUE},
@@ -922,5 +936,7 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_VAPIC_ADDR, ioc_set_vapic_addr, NULL, 0},
 	{KVM_GET_LAPIC, x86_ioc_get_lapic, NULL, 0},
 	{KVM_SET_LAPIC, x86_ioc_set_lapic, NULL, 0},
+	{KVM_X86_SETUP_MCE, x86_ioc_setup_mce, NULL, 0},
+	{KVM_X86_SET_MCE, x86_ioc_set_mce, NULL, 0},
 	{0, NULL, NULL, 0},
 };

@@ -11,6 +11,7 @@
 #include "arch/arch.h"
 #include "arch/x86/x86.h"
 #include "kvm/kvm.h"
+#include "mem/poison.h"
 
 struct x86_lapic;
 struct x86_irqchip;
@@ -36,12 +37,28 @@ struct x86_sys {
 	uint64_t feature_control;
 	uint64_t arch_capabilities; /* IA32_ARCH_CAPABILITIES, host-settable */
 	uint64_t mce_banks[4 * 32]; /* MCi_CTL/STATUS/ADDR/MISC, KVM_MAX_MCE_BANKS */
+	uint64_t mcg_cap;           /* KVM_X86_SETUP_MCE (mce.c) */
+	uint64_t mcg_ext_ctl;       /* IA32_MCG_EXT_CTL (LMCE) */
+	uint64_t mci_ctl2[32];      /* MCi_CTL2: CMCI enable and threshold */
+	uint64_t power_ctl;         /* MSR_IA32_POWER_CTL, held only */
+	uint64_t perf_capabilities; /* 0: no PMU */
+	uint64_t platform_info;     /* MSR_PLATFORM_INFO, host-settable */
+	uint64_t misc_features;     /* MSR_MISC_FEATURES_ENABLES (no CPUID faulting) */
+	/* A RDMSR/WRMSR that exited to userspace (msr_filter.c): the
+	 * instruction runs again on re-entry and takes run->msr's answer. */
+	struct { bool pending, write; uint32_t index; uint64_t rip; } msr_exit;
+	uint64_t poison_gen;        /* x86_vm.poison_gen this vCPU's TLB matches */
+	bool mce_shutdown;          /* KVM_X86_SET_MCE asked for a shutdown */
 	uint64_t vapic_addr;        /* KVM_SET_VAPIC_ADDR; the TPR is not mirrored there */
 	uint64_t kvmclock_wall_clock, kvmclock_system_time; /* kvmclock.c */
 	uint32_t kvmclock_gen;      /* x86_vm's kvmclock_gen last published */
 	bool kvmclock_dirty;        /* republish at the next entry */
 	uint64_t kvm_pv_msrs[4];    /* 0x4b564d02..05: async PF, steal time, PV EOI, poll: held only */
 	struct x86_lapic *lapic;   /* in-kernel local APIC (irq.h), or NULL */
+	/* SMM (smm.c). */
+	bool smm;                  /* in System Management Mode: memslot address space 1 */
+	bool smm_inside_nmi;       /* NMIs were already blocked when SMM was entered */
+	_Atomic bool smi_pending;  /* an SMI waits (posted from any thread) */
 };
 
 struct x86_vm {
@@ -59,6 +76,15 @@ struct x86_vm {
 	_Atomic uint32_t kvmclock_gen;    /* bumped by KVM_SET_CLOCK */
 	struct x86_ioeventfds *ioeventfds; /* KVM_IOEVENTFD (ioeventfd.c), or NULL */
 	_Atomic uint32_t nr_ioeventfds;
+	/* KVM_CAP_X86_USER_SPACE_MSR and KVM_X86_SET_MSR_FILTER (msr_filter.c) */
+	_Atomic uint32_t user_space_msr_mask;
+	_Atomic bool platform_info_hidden; /* KVM_CAP_MSR_PLATFORM_INFO turned off */
+	struct x86_msr_filter *_Atomic msr_filter;
+	pthread_rwlock_t msr_filter_lock;
+	/* Poisoned guest pages (mce.c); poison_gen bumps on every poisoning. */
+	struct sk_poison poison;
+	_Atomic uint64_t poison_gen;
+	uint64_t nr_mmu_pages;       /* KVM_SET_NR_MMU_PAGES, 0 = not set (x86.c) */
 };
 
 static inline struct x86_sys *x86_sys(struct x86_cpu *cpu)
@@ -138,5 +164,84 @@ extern const struct sk_ioctl x86_sys_ioctls[], x86_vm_ioctls[], x86_vcpu_ioctls[
 
 /* x86.c */
 bool x86_interrupt_allowed(struct x86_cpu *cpu);
+
+/* smm.c: System Management Mode. */
+/* An SMI for this vCPU (KVM_SMI, an SMI IPI/MSI); any thread. */
+void x86_smm_post(struct x86_cpu *cpu);
+/* The run loop, at an instruction boundary: enter SMM for a pending SMI. */
+void x86_smm_inject(struct x86_cpu *cpu);
+/* A pending SMI that can be taken wakes a halted vCPU. */
+bool x86_smm_wakes(struct x86_cpu *cpu);
+/* The LAPIC's INIT/SIPI acceptance: true in SMM, where INIT stays latched
+ * (and a SIPI is dropped); the caller then takes nothing. */
+bool x86_smm_latch_init(struct x86_cpu *cpu);
+/* KVM_RUN's end: KVM_RUN_X86_SMM in kvm_run->flags while in SMM. */
+void x86_smm_post_run(struct x86_cpu *cpu);
+/* The smi fields of struct kvm_vcpu_events. */
+void x86_smm_get_events(struct x86_cpu *cpu, struct kvm_vcpu_events *e);
+bool x86_smm_events_valid(struct x86_cpu *cpu, const struct kvm_vcpu_events *e);
+void x86_smm_set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e);
+long x86_ioc_smi(void *obj, void *arg);
+
+/* msr_filter.c: KVM_CAP_X86_USER_SPACE_MSR, KVM_X86_SET_MSR_FILTER */
+struct x86_msr_filter;
+void x86_msr_filter_vm_init(struct sk_vm *vm);
+void x86_msr_filter_vm_destroy(struct sk_vm *vm);
+int x86_msr_enable_user_space(struct sk_vm *vm, uint64_t mask);
+long x86_ioc_set_msr_filter(void *obj, void *arg);
+/* msr.c: KVM_CAP_MSR_PLATFORM_INFO (may the guest read MSR_PLATFORM_INFO) */
+int x86_msr_enable_platform_info(struct sk_vm *vm, uint64_t on);
+/* type: KVM_MSR_FILTER_READ / _WRITE */
+bool x86_msr_allowed(struct x86_cpu *cpu, uint32_t idx, uint32_t type);
+/* The instruction that exited runs again: true when userspace answered
+ * for it (*ok false: #GP; *val: RDMSR's data). */
+bool x86_msr_exit_reply(struct x86_cpu *cpu, uint32_t idx, bool write, uint64_t *val, bool *ok);
+/* Exit to userspace (never returns) if it asked for reason
+ * (KVM_MSR_EXIT_REASON_*); returns otherwise. */
+void x86_msr_exit(struct x86_cpu *cpu, uint32_t idx, bool write, uint64_t data, uint32_t reason);
+
+/* mce.c: machine checks (KVM_X86_SETUP_MCE / SET_MCE) and guest memory
+ * poison (softkvm_poison): a guest access to a poisoned page ends KVM_RUN
+ * with SIGBUS BUS_MCEERR_AR, as KVM on a host with a hwpoisoned page. */
+#define X86_MCE_MAX_BANKS 32
+void x86_mce_vcpu_init(struct x86_cpu *cpu);
+bool x86_mce_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host);
+bool x86_mce_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host);
+long x86_ioc_mce_cap_supported(void *obj, void *arg);
+long x86_ioc_setup_mce(void *obj, void *arg);
+long x86_ioc_set_mce(void *obj, void *arg);
+/* Take the shutdown KVM_X86_SET_MCE requested (MCIP already set or
+ * CR4.MCE clear): KVM_RUN then exits with KVM_EXIT_SHUTDOWN. */
+bool x86_mce_shutdown_pending(struct x86_cpu *cpu);
+/* MCG_CAP.MCG_CMCI_P: the LAPIC then has its LVT CMCI (7 LVT entries). */
+static inline bool x86_mce_has_cmci(struct x86_cpu *cpu)
+{
+	return (x86_sys(cpu)->mcg_cap >> 10) & 1;
+}
+/* lapic.c: MCG_CAP changed (LVT count, LVR); signal a CMCI through the
+ * LVT CMCI (kvm_apic_local_deliver). */
+void x86_lapic_mcg_cap_changed(struct x86_cpu *cpu);
+void x86_lapic_cmci(struct x86_cpu *cpu);
+void x86_mce_vm_init(struct sk_vm *vm);
+void x86_mce_vm_destroy(struct sk_vm *vm);
+/* The guest touches gpa (host address host) on a path where KVM would
+ * fault on the page: consumes poison if the page is poisoned. */
+void x86_poison_hit(struct x86_cpu *cpu, uint64_t gpa, const uint8_t *host);
+static inline void x86_poison_check(struct x86_cpu *cpu, uint64_t gpa, const uint8_t *host)
+{
+	struct x86_vm *xv = cpu->vm->arch_vm;
+	if (__builtin_expect(atomic_load_explicit(&xv->poison.count, memory_order_relaxed) != 0, 0))
+		x86_poison_hit(cpu, gpa, host);
+}
+/* A poisoning happened since this vCPU last flushed its translations. */
+static inline bool x86_poison_stale(struct x86_cpu *cpu)
+{
+	struct x86_vm *xv = cpu->vm->arch_vm;
+	return atomic_load_explicit(&xv->poison_gen, memory_order_acquire) != x86_sys(cpu)->poison_gen;
+}
+
+/* KVM_SET_NR_MMU_PAGES / KVM_GET_NR_MMU_PAGES (x86.c). */
+long x86_ioc_set_nr_mmu_pages(void *obj, void *arg);
+long x86_ioc_get_nr_mmu_pages(void *obj, void *arg);
 
 #endif

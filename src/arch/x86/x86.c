@@ -25,6 +25,8 @@ static int x86_vm_init(struct sk_vm *vm)
 		return -ENOMEM;
 	x86_kvmclock_vm_init(xv);
 	vm->arch_vm = xv;
+	x86_msr_filter_vm_init(vm);
+	x86_mce_vm_init(vm);   /* guest memory poison */
 	return 0;
 }
 
@@ -34,8 +36,42 @@ static void x86_vm_destroy(struct sk_vm *vm)
 	x86_pit_destroy(vm);
 	x86_ioeventfd_destroy(vm);
 	x86_irqchip_destroy(vm);
+	x86_mce_vm_destroy(vm);
+	x86_msr_filter_vm_destroy(vm);
 	free(vm->arch_vm);
 	vm->arch_vm = NULL;
+}
+
+/* The shadow-page cache size. softkvm has no shadow MMU: only the number
+ * KVM would keep is kept (KVM_MIN_ALLOC_MMU_PAGES, KVM_PERMILLE_MMU_PAGES). */
+#define MIN_MMU_PAGES 64ul
+#define PERMILLE_MMU_PAGES 20
+
+long x86_ioc_set_nr_mmu_pages(void *obj, void *arg)
+{
+	struct sk_vm *vm = obj;
+	unsigned long n = (unsigned long)arg;
+	if (n < MIN_MMU_PAGES)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	((struct x86_vm *)vm->arch_vm)->nr_mmu_pages = n;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+long x86_ioc_get_nr_mmu_pages(void *obj, void *arg)
+{
+	struct sk_vm *vm = obj;
+	pthread_mutex_lock(&vm->lock);
+	uint64_t n = ((struct x86_vm *)vm->arch_vm)->nr_mmu_pages;
+	/* Unset: KVM's default, recomputed when a slot comes or goes. */
+	if (!n && vm->mem.sized) {
+		n = vm->mem.npages * PERMILLE_MMU_PAGES / 1000;
+		if (n < MIN_MMU_PAGES)
+			n = MIN_MMU_PAGES;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return (long)n;
 }
 
 static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
@@ -51,6 +87,10 @@ static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
 		if (cap->args[0] & KVM_X2APIC_API_USE_32BIT_IDS)
 			xv->x2apic_format = true;
 		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return x86_msr_enable_user_space(vm, cap->args[0]);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		return x86_msr_enable_platform_info(vm, cap->args[0]);
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > SK_MAX_VCPU_ID)
 			return -EINVAL;
@@ -98,6 +138,11 @@ static int x86_vcpu_init(struct sk_vcpu *vcpu)
 		free(sys);
 		return r;
 	}
+	/* KVM's RESET value of the APIC base does not depend on an in-kernel
+	 * APIC (the irqchip set it already when there is one). */
+	if (!x86_lapic(cpu))
+		cpu->apic_base = APIC_DEFAULT_BASE | APIC_BASE_ENABLE |
+				 (vcpu->id == xv->bsp_vcpu_id ? APIC_BASE_BSP : 0);
 	vcpu->arch_vcpu = cpu;
 	return 0;
 }
@@ -145,6 +190,7 @@ static bool inject_events(struct x86_cpu *cpu)
 		if (!x86_deliver(cpu, X86_NMI, false, 0, false, cpu->rip))
 			return false;
 	}
+	x86_smm_inject(cpu);
 	if (cpu->nmi_pending && !cpu->nmi_masked &&
 	    !(shadow_active(cpu) && cpu->shadow == KVM_X86_SHADOW_INT_MOV_SS)) {
 		cpu->nmi_pending = false;
@@ -346,6 +392,10 @@ static int x86_vcpu_run(struct sk_vcpu *vcpu)
 		return 0;
 	}
 	x86_sys(cpu)->has_run = true;
+	if (x86_mce_shutdown_pending(cpu)) {
+		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return 0;
+	}
 	x86_kvmclock_enter(cpu);
 	/* KVM: an UNINITIALIZED AP's KVM_RUN waits for INIT/SIPI, takes
 	 * them, and returns EAGAIN (EINTR on a signal). */
@@ -438,6 +488,7 @@ static void x86_vcpu_post_run(struct sk_vcpu *vcpu)
 	run->cr8 = cpu->cr8;
 	run->apic_base = cpu->apic_base;
 	run->ready_for_interrupt_injection = x86_lapic(cpu) ? 1 : ready_for_injection(cpu);
+	x86_smm_post_run(cpu);
 	x86_sync_regs_out(cpu);
 }
 

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mem/guest_access.h"
 #include "mem/memslot.h"
 
 struct sk_vm;
@@ -270,10 +271,10 @@ static inline uint64_t x86_read_fast(struct x86_cpu *cpu, int sreg, uint64_t off
 		const uint8_t *h = x86_tlb_hit(cpu->tlb.read, cpu, lin, size);
 		if (h) {
 			switch (size) {
-			case 1: return *h;
-			case 2: { uint16_t v; __builtin_memcpy(&v, h, 2); return v; }
-			case 4: { uint32_t v; __builtin_memcpy(&v, h, 4); return v; }
-			case 8: { uint64_t v; __builtin_memcpy(&v, h, 8); return v; }
+			case 1: return sk_guest_load(h, 1);
+			case 2: return sk_guest_load(h, 2);
+			case 4: return sk_guest_load(h, 4);
+			case 8: return sk_guest_load(h, 8);
 			default: break;
 			}
 		}
@@ -289,10 +290,10 @@ static inline void x86_write_fast(struct x86_cpu *cpu, int sreg, uint64_t off, u
 		uint8_t *h = x86_tlb_hit(cpu->tlb.write, cpu, lin, size);
 		if (h) {
 			switch (size) {
-			case 1: *h = (uint8_t)val; return;
-			case 2: { uint16_t v = (uint16_t)val; __builtin_memcpy(h, &v, 2); return; }
-			case 4: { uint32_t v = (uint32_t)val; __builtin_memcpy(h, &v, 4); return; }
-			case 8: __builtin_memcpy(h, &val, 8); return;
+			case 1: sk_guest_store(h, 1, val); return;
+			case 2: sk_guest_store(h, 2, val); return;
+			case 4: sk_guest_store(h, 4, val); return;
+			case 8: sk_guest_store(h, 8, val); return;
 			default: break;
 			}
 		}
@@ -365,6 +366,18 @@ void x86_write_cr(struct x86_cpu *cpu, int cr, uint64_t val);
 uint64_t x86_read_cr(struct x86_cpu *cpu, int cr);
 /* Recompute cpu->mode and cpu->cpl from CR0/EFER/CS/RFLAGS. */
 void x86_mode_changed(struct x86_cpu *cpu);
+
+/* ---- system part: hardware task switches (task.c) ---- */
+
+/* JMP/CALL far (protected mode) to the system descriptor sel: a TSS or a
+ * task gate switches tasks; faults as the SDM's checks say. cpu->rip is
+ * the outgoing task's resume point. */
+void x86_task_far(struct x86_cpu *cpu, uint16_t sel, bool call);
+/* IRET with EFLAGS.NT outside long mode: back to the linked task. */
+int x86_task_iret(struct x86_cpu *cpu);
+/* Delivery of vector vec through the IDT task gate `gate`. */
+void x86_task_gate_deliver(struct x86_cpu *cpu, int vec, uint64_t gate, bool has_err,
+			   uint32_t err, bool soft, uint64_t return_rip);
 
 /* ---- system part: MSRs and CPUID (msr.c, cpuid.c) ---- */
 

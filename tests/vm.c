@@ -450,3 +450,28 @@ int probe_write_at(struct vcpu *v, uint32_t gpa, uint32_t val, uint64_t *mmio,
 		return -1;
 	return probe_finish(v, 0x14, &echo, mmio, file, line);
 }
+
+static bool msr_io(int fd, unsigned long req, uint32_t idx, uint64_t *val)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
+	if (!m)
+		abort();
+	m->nmsrs = 1;
+	m->entries[0].index = idx;
+	m->entries[0].data = *val;
+	int r = ioctl(fd, req, m);
+	*val = m->entries[0].data;
+	free(m);
+	return r == 1;
+}
+
+bool msr_get(int fd, uint32_t idx, uint64_t *val)
+{
+	*val = 0;
+	return msr_io(fd, KVM_GET_MSRS, idx, val);
+}
+
+bool msr_set(int fd, uint32_t idx, uint64_t val)
+{
+	return msr_io(fd, KVM_SET_MSRS, idx, &val);
+}

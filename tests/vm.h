@@ -150,5 +150,9 @@ int vcpu_set_sigmask(struct vcpu *v, const void *set, uint32_t len);
 
 /* KVM_CHECK_EXTENSION on fd (system or VM). */
 int check_ext(int fd, long cap);
+/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS on a vCPU or the system fd;
+ * true when the ioctl handled it (returned 1). */
+bool msr_get(int fd, uint32_t idx, uint64_t *val);
+bool msr_set(int fd, uint32_t idx, uint64_t val);
 
 #endif

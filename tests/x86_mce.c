@@ -127,36 +127,11 @@ GUEST_CODE(ucna_guest, 32,
 	"iret\n");
 GUEST_LABEL(ucna_handler);
 
-/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS on fd. */
-static bool msr_io(int fd, unsigned long req, uint32_t idx, uint64_t *val)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	if (!m)
-		abort();
-	m->nmsrs = 1;
-	m->entries[0].index = idx;
-	m->entries[0].data = *val;
-	int r = ioctl(fd, req, m);
-	*val = m->entries[0].data;
-	free(m);
-	return r == 1;
-}
-
-static bool get_msr(int fd, uint32_t idx, uint64_t *val)
-{
-	*val = 0;
-	return msr_io(fd, KVM_GET_MSRS, idx, val);
-}
-
-static bool set_msr(int fd, uint32_t idx, uint64_t val)
-{
-	return msr_io(fd, KVM_SET_MSRS, idx, &val);
-}
 
 static uint64_t msr(int fd, uint32_t idx)
 {
 	uint64_t v = 0xbad;
-	CHECK(get_msr(fd, idx, &v));
+	CHECK(msr_get(fd, idx, &v));
 	return v;
 }
 
@@ -220,15 +195,15 @@ static void caps_and_setup(void)
 	CHECK_EQ(~0ull, msr(v.fd, MSR_MC_CTL(0)));
 	CHECK_EQ(~0ull, msr(v.fd, MSR_MC_CTL(9)));
 	uint64_t val;
-	CHECK(!get_msr(v.fd, MSR_MC_CTL(10), &val));   /* past the banks */
-	CHECK(!set_msr(v.fd, MSR_MCG_CTL, 5));         /* 0 or all 1s */
-	CHECK(set_msr(v.fd, MSR_MCG_CTL, 0));
-	CHECK(!set_msr(v.fd, MSR_MC_CTL(1), 0x1234));
-	CHECK(set_msr(v.fd, MSR_MC_CTL(1), ~0ull & ~(1ull << 10)));
-	CHECK(set_msr(v.fd, MSR_MC_STATUS(1), 0x42));  /* the host may */
+	CHECK(!msr_get(v.fd, MSR_MC_CTL(10), &val));   /* past the banks */
+	CHECK(!msr_set(v.fd, MSR_MCG_CTL, 5));         /* 0 or all 1s */
+	CHECK(msr_set(v.fd, MSR_MCG_CTL, 0));
+	CHECK(!msr_set(v.fd, MSR_MC_CTL(1), 0x1234));
+	CHECK(msr_set(v.fd, MSR_MC_CTL(1), ~0ull & ~(1ull << 10)));
+	CHECK(msr_set(v.fd, MSR_MC_STATUS(1), 0x42));  /* the host may */
 	/* No CMCI_P: CTL2 takes only 0, from the host. */
-	CHECK(!set_msr(v.fd, MSR_MC_CTL2(1), 1ull << 30));
-	CHECK(set_msr(v.fd, MSR_MC_CTL2(1), 0));
+	CHECK(!msr_set(v.fd, MSR_MC_CTL2(1), 1ull << 30));
+	CHECK(msr_set(v.fd, MSR_MC_CTL2(1), 0));
 
 	CHECK_ERRNO(set_mce(&v, 10, MCI_VAL | MCI_UC, 0, 0, 0), EINVAL);   /* bank past the last */
 	CHECK_ERRNO(set_mce(&v, 2, MCI_UC | MCI_EN, 0, 0, 0), EINVAL);     /* VAL clear */
@@ -251,7 +226,7 @@ static void corrected(void)
 	CHECK_OK(set_mce(&v, 2, ce, 0, 0x2000, 0));
 	CHECK_EQ(ce | MCI_OVER, msr(v.fd, MSR_MC_STATUS(2)));
 	CHECK_EQ(0x2000, msr(v.fd, MSR_MC_STATUS(2) + 1));
-	CHECK(set_msr(v.fd, MSR_MC_CTL(3), 0));
+	CHECK(msr_set(v.fd, MSR_MC_CTL(3), 0));
 	CHECK_OK(set_mce(&v, 3, SRAR_STATUS, MCG_STATUS_MCIP | MCG_STATUS_EIPV, 0x3000, 0));
 	CHECK_EQ(0, msr(v.fd, MSR_MC_STATUS(3)));
 	RUN_EXPECT_OUT(&v, 0x11);   /* no #MC */

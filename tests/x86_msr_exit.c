@@ -81,31 +81,6 @@ static int enable_user_msr(struct vm *vm, uint64_t mask)
 	return ioctl(vm->fd, KVM_ENABLE_CAP, &cap);
 }
 
-/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS on fd. */
-static bool msr_io(int fd, unsigned long req, uint32_t idx, uint64_t *val)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	if (!m)
-		abort();
-	m->nmsrs = 1;
-	m->entries[0].index = idx;
-	m->entries[0].data = *val;
-	int r = ioctl(fd, req, m);
-	*val = m->entries[0].data;
-	free(m);
-	return r == 1;
-}
-
-static bool get_msr(int fd, uint32_t idx, uint64_t *val)
-{
-	*val = 0;
-	return msr_io(fd, KVM_GET_MSRS, idx, val);
-}
-
-static bool set_msr(int fd, uint32_t idx, uint64_t val)
-{
-	return msr_io(fd, KVM_SET_MSRS, idx, &val);
-}
 
 /* Run; the exit must be RDMSR/WRMSR of idx for reason, RIP at rip. */
 static bool expect_msr_exit(struct vcpu *v, uint32_t exit, uint32_t idx, uint32_t reason,
@@ -201,11 +176,11 @@ static void exits(void)
 	/* A known MSR refusing the value: INVAL; userspace takes it, the
 	 * MSR keeps its value. */
 	uint64_t pat0 = 0, pat = 0;
-	CHECK(get_msr(v.fd, MSR_PAT, &pat0));
+	CHECK(msr_get(v.fd, MSR_PAT, &pat0));
 	if (EXPECT_WRMSR(&v, MSR_PAT, KVM_MSR_EXIT_REASON_INVAL, GUEST_ADDR(mx_guest, mx_wr2)))
 		CHECK_EQ(0x0808080808080808ull, v.run->msr.data);
 	RUN_EXPECT_OUT(&v, 0x13);
-	CHECK(get_msr(v.fd, MSR_PAT, &pat));
+	CHECK(msr_get(v.fd, MSR_PAT, &pat));
 	CHECK_EQ(pat0, pat);
 
 	/* The filter: STAR readable only through userspace. */
@@ -224,7 +199,7 @@ static void exits(void)
 	CHECK_EQ(0xabcd, RUN_EXPECT_OUT(&v, 0x10));
 	/* The guest's write went to the MSR; the host's access is not filtered. */
 	uint64_t star = 0;
-	CHECK(get_msr(v.fd, MSR_STAR, &star));
+	CHECK(msr_get(v.fd, MSR_STAR, &star));
 	CHECK_EQ(0x0010000811112222ull, star);
 	RUN_EXPECT_OUT(&v, 0x14);
 
@@ -256,11 +231,11 @@ static void feature_msrs(void)
 	}
 	free(l);
 	uint64_t val = 1;
-	CHECK(get_msr(vm.kvm, MSR_PERF_CAPABILITIES, &val));
+	CHECK(msr_get(vm.kvm, MSR_PERF_CAPABILITIES, &val));
 	CHECK_EQ(0, val);
 	vcpu_init(&vm, &v, 0);
-	CHECK(set_msr(v.fd, MSR_PERF_CAPABILITIES, 0));
-	CHECK(!set_msr(v.fd, MSR_PERF_CAPABILITIES, 1ull << 13));
+	CHECK(msr_set(v.fd, MSR_PERF_CAPABILITIES, 0));
+	CHECK(!msr_set(v.fd, MSR_PERF_CAPABILITIES, 1ull << 13));
 	vcpu_fini(&v);
 	vm_fini(&vm);
 }
@@ -276,12 +251,12 @@ static int platform_info_read(bool readable)
 	GUEST_LOAD(&vm, pi_guest);
 	vcpu_setup(&v, MODE_PROT32, G_CODE);
 	idt_set(&v, 13, GUEST_ADDR(pi_guest, pi_gp));
-	CHECK(set_msr(v.fd, 0xce, 0xff00));
-	CHECK(!set_msr(v.fd, 0xce, 1ull << 31));   /* no CPUID faulting */
+	CHECK(msr_set(v.fd, 0xce, 0xff00));
+	CHECK(!msr_set(v.fd, 0xce, 1ull << 31));   /* no CPUID faulting */
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_MSR_PLATFORM_INFO, .args = {readable}};
 	CHECK_OK(ioctl(vm.fd, KVM_ENABLE_CAP, &cap));
 	uint64_t val = 0;
-	CHECK(get_msr(v.fd, 0xce, &val));   /* the host always may */
+	CHECK(msr_get(v.fd, 0xce, &val));   /* the host always may */
 	CHECK_EQ(0xff00, val);
 	int port = -1;
 	if (vcpu_run(&v) == 0 && v.run->exit_reason == KVM_EXIT_IO) {

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "kvm/kvm.h"
 
@@ -25,4 +27,16 @@ int sk_sys_dup_cloexec(int fd)
 {
 	long r = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
 	return r < 0 ? -errno : (int)r;
+}
+
+/* KVM's eventfd_ctx_fdget: EBADF for no file, EINVAL for another kind. */
+int sk_check_eventfd(int fd)
+{
+	char path[64], link[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -EBADF;
+	link[n] = 0;
+	return strcmp(link, "anon_inode:[eventfd]") ? -EINVAL : 0;
 }

@@ -189,5 +189,6 @@ int sk_anon_fd(void); /* an fd for a system or VM object, or -errno */
  * SYS_* names the other arch's calls. */
 bool sk_same_file(int a, int b);           /* kcmp KCMP_FILE; false if refused */
 int sk_sys_dup_cloexec(int fd);            /* F_DUPFD_CLOEXEC, or -errno */
+int sk_check_eventfd(int fd);              /* 0, or -EBADF / -EINVAL as eventfd_ctx_fdget */
 
 #endif

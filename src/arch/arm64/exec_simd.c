@@ -478,8 +478,8 @@ void i_simd_2misc(struct a64 *c, uint32_t insn)
 		case 0x09: r = s == 0 ? ~0ull : 0; break;     /* CMEQ #0 */
 		case 0x29: r = s <= 0 ? ~0ull : 0; break;     /* CMLE #0 */
 		case 0x0a: r = s < 0 ? ~0ull : 0; break;      /* CMLT #0 */
-		case 0x0b: r = (uint64_t)(s < 0 ? -s : s); break;   /* ABS */
-		case 0x2b: r = (uint64_t)-s; break;           /* NEG */
+		case 0x0b: r = s < 0 ? -(uint64_t)s : (uint64_t)s; break;   /* ABS */
+		case 0x2b: r = -(uint64_t)s; break;           /* NEG */
 		case 0x07: r = sat(c, s < 0 ? -(__int128)s : s, eb * 8, false); break;   /* SQABS */
 		case 0x27: r = sat(c, -(__int128)s, eb * 8, false); break;              /* SQNEG */
 		case 0x03: r = sat(c, (__int128)slane(&out, e, eb) + a, eb * 8, false); break;   /* SUQADD */
@@ -815,8 +815,8 @@ void i_simd_scalar_2misc(struct a64 *c, uint32_t insn)
 	case 0x09: r = s == 0 ? ~0ull : 0; break;
 	case 0x29: r = s <= 0 ? ~0ull : 0; break;
 	case 0x0a: r = s < 0 ? ~0ull : 0; break;
-	case 0x0b: r = (uint64_t)(s < 0 ? -s : s); break;
-	case 0x2b: r = (uint64_t)-s; break;
+	case 0x0b: r = s < 0 ? -(uint64_t)s : (uint64_t)s; break;
+	case 0x2b: r = -(uint64_t)s; break;
 	default: a64_undef(c);
 	}
 done:

@@ -128,18 +128,6 @@ static long set_gsi_routing(void *obj, void *arg)
 
 /* ---- KVM_IRQFD ---- */
 
-/* KVM: eventfd_ctx_fileget fails with EINVAL on another kind of file. */
-static int check_eventfd(int fd)
-{
-	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -EBADF;
-	link[n] = 0;
-	return strcmp(link, "anon_inode:[eventfd]") ? -EINVAL : 0;
-}
-
 static void *irqfd_main(void *arg)
 {
 	struct a64_vgic *vg = arg;
@@ -213,7 +201,7 @@ static void drop(struct vgic_irqfds *t, struct vgic_irqfd **p)
  * write the VMM makes just before closing its fd is not lost. */
 static long assign(struct a64_vgic *vg, const struct kvm_irqfd *a)
 {
-	int r = check_eventfd((int)a->fd);
+	int r = sk_check_eventfd((int)a->fd);
 	if (r)
 		return r;
 	pthread_mutex_lock(&vg->vm->lock);

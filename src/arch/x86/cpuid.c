@@ -32,10 +32,10 @@
 #define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \
 		 BIT(27) /* RDTSCP */ | BIT(29) /* LM */)
 
-/* KVM PV leaf: kvmclock (old and new MSRs, kvmclock.c), its stable bit,
- * and port 0x80 needing no delay. */
-#define KVM_PV_FEATURES (BIT(0) /* CLOCKSOURCE */ | BIT(1) /* NOP_IO_DELAY */ | \
-			 BIT(3) /* CLOCKSOURCE2 */ | BIT(24) /* CLOCKSOURCE_STABLE_BIT */)
+/* KVM PV leaf: what 6.1 offers (pv.c): kvmclock, NOP_IO_DELAY, async PF
+ * (+INT, +VMEXIT), steal time, PV EOI, unhalt, TLB flush, send-IPI, poll
+ * control, sched yield, the stable bit. EDX's hints stay 0 (no REALTIME). */
+#define KVM_PV_FEATURES X86_KVM_FEATURES_SUPPORTED
 #define SIGNATURE 0x000306a9u   /* family 6, model 0x3a, stepping 9 */
 #define MAX_CPUID_ENTRIES 256   /* KVM_MAX_CPUID_ENTRIES */
 
@@ -110,6 +110,7 @@ int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n)
 	free(cpu->cpuid);
 	cpu->cpuid = copy;
 	cpu->ncpuid = n;
+	x86_pv_cpuid_changed(cpu);
 	return 0;
 }
 

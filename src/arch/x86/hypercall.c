@@ -1,25 +1,52 @@
 /* VMCALL/VMMCALL: KVM answers hypercalls itself (never KVM_EXIT_HYPERCALL
- * unless userspace asked for one, which softkvm does not offer). */
+ * unless userspace asked for one, which softkvm does not offer). The PV
+ * ones need their KVM_FEATURE_* when the CPUID is enforced (pv.c). */
 #include "arch/x86/sys.h"
 
 #define KVM_ENOSYS 1000
 #define KVM_EPERM 1
+#define KVM_EOPNOTSUPP 95
 #define HC_VAPIC_POLL_IRQ 1
 #define HC_KICK_CPU 5
+#define HC_CLOCK_PAIRING 9
+#define HC_SEND_IPI 10
 #define HC_SCHED_YIELD 11
+#define F_PV_UNHALT 7
+#define F_PV_SEND_IPI 11
+#define F_PV_SCHED_YIELD 13
+
+static int64_t call(struct x86_cpu *cpu, uint64_t nr, const uint64_t a[4], bool wide)
+{
+	switch (nr) {
+	case HC_VAPIC_POLL_IRQ:
+		return 0;
+	case HC_KICK_CPU:
+		if (!x86_pv_has(cpu, F_PV_UNHALT))
+			return -KVM_ENOSYS;
+		return x86_pv_kick_cpu(cpu, a[1]);
+	case HC_CLOCK_PAIRING:
+		/* The host clocksource is not a TSC softkvm's guest shares. */
+		return -KVM_EOPNOTSUPP;
+	case HC_SEND_IPI:
+		if (!x86_pv_has(cpu, F_PV_SEND_IPI))
+			return -KVM_ENOSYS;
+		return x86_pv_send_ipi(cpu, a[0], a[1], a[2], a[3], wide);
+	case HC_SCHED_YIELD:
+		if (!x86_pv_has(cpu, F_PV_SCHED_YIELD))
+			return -KVM_ENOSYS;
+		x86_pv_sched_yield(cpu, a[0]);
+		return 0;
+	}
+	return -KVM_ENOSYS;
+}
 
 void x86_hypercall(struct x86_cpu *cpu)
 {
 	bool wide = cpu->mode == X86_MODE_LONG64;
-	uint64_t nr = cpu->gpr[X86_RAX];
-	int64_t ret;
-	if (!wide)
-		nr &= 0xffffffffull;
-	if (cpu->cpl != 0)
-		ret = -KVM_EPERM;
-	else if (nr == HC_VAPIC_POLL_IRQ || nr == HC_KICK_CPU || nr == HC_SCHED_YIELD)
-		ret = 0;
-	else
-		ret = -KVM_ENOSYS;
+	uint64_t mask = wide ? ~0ull : 0xffffffffull;
+	uint64_t nr = cpu->gpr[X86_RAX] & mask;
+	uint64_t a[4] = {cpu->gpr[X86_RBX] & mask, cpu->gpr[X86_RCX] & mask,
+			 cpu->gpr[X86_RDX] & mask, cpu->gpr[X86_RSI] & mask};
+	int64_t ret = cpu->cpl != 0 ? -KVM_EPERM : call(cpu, nr, a, wide);
 	cpu->gpr[X86_RAX] = wide ? (uint64_t)ret : (uint32_t)ret;
 }

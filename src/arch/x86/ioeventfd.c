@@ -32,18 +32,6 @@ struct x86_ioeventfds {
 	struct ioeventfd *list;
 };
 
-/* KVM's eventfd_ctx_fdget: EBADF for no file, EINVAL for another kind. */
-static int check_eventfd(int fd)
-{
-	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -EBADF;
-	link[n] = 0;
-	return strcmp(link, "anon_inode:[eventfd]") ? -EINVAL : 0;
-}
-
 static struct x86_ioeventfds *table(struct sk_vm *vm)
 {
 	struct x86_vm *xv = vm->arch_vm;
@@ -76,7 +64,7 @@ static int assign(struct sk_vm *vm, const struct kvm_ioeventfd *a)
 		return -EINVAL;
 	if (!a->len && (a->flags & KVM_IOEVENTFD_FLAG_DATAMATCH))
 		return -EINVAL;
-	int r = check_eventfd(a->fd);
+	int r = sk_check_eventfd(a->fd);
 	if (r)
 		return r;
 	struct x86_ioeventfds *t = table(vm);
@@ -114,7 +102,7 @@ static int assign(struct sk_vm *vm, const struct kvm_ioeventfd *a)
 
 static int deassign(struct sk_vm *vm, const struct kvm_ioeventfd *a)
 {
-	int r = check_eventfd(a->fd);
+	int r = sk_check_eventfd(a->fd);
 	if (r)
 		return r;
 	struct x86_ioeventfds *t = table(vm);

@@ -37,18 +37,6 @@ static int raw_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* Is fd an eventfd? (KVM: eventfd_ctx_fileget fails with EINVAL.) */
-static int check_eventfd(int fd)
-{
-	char path[64], link[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -EBADF;
-	link[n] = 0;
-	return strcmp(link, "anon_inode:[eventfd]") ? -EINVAL : 0;
-}
-
 static void inject(struct x86_irqfds *t, uint32_t gsi)
 {
 	struct x86_irqchip *ic = x86_irqchip(t->vm);
@@ -124,7 +112,7 @@ fail:
 
 static long assign(struct sk_vm *vm, const struct kvm_irqfd *a)
 {
-	int r = check_eventfd((int)a->fd);
+	int r = sk_check_eventfd((int)a->fd);
 	if (r)
 		return r;
 	pthread_mutex_lock(&vm->lock);
@@ -166,7 +154,7 @@ out:
 
 static long deassign(struct sk_vm *vm, const struct kvm_irqfd *a)
 {
-	int r = check_eventfd((int)a->fd);
+	int r = sk_check_eventfd((int)a->fd);
 	if (r)
 		return r;
 	struct x86_irqfds *t = ((struct x86_vm *)vm->arch_vm)->irqfds;

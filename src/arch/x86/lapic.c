@@ -31,6 +31,8 @@ enum {
 #define MSR_TSC_DEADLINE 0x6e0
 #define MIN_PERIOD_NS 200000ull         /* KVM's min_timer_period_us */
 
+#define DM_REMRD 3                      /* KVM's "remote read": PV unhalt */
+
 enum { TIMER_ONESHOT = 0, TIMER_PERIODIC = 1, TIMER_TSCDEADLINE = 2 };
 
 /* ---- vector bitmaps (IRR/ISR/TMR: 8 words 16 bytes apart) ---- */
@@ -158,6 +160,7 @@ static void eoi(struct x86_lapic *a)
 	if (v < 0)
 		return;
 	vec_clear(a, R_ISR, (unsigned)v);
+	x86_sys(a->cpu)->pv.eoi_isr = 0;   /* KVM's highest_isr_cache */
 	ppr(a);
 	if (vec_test(a, R_TMR, (unsigned)v))
 		x86_ioapic_eoi(a->ic, (uint8_t)v);
@@ -320,6 +323,9 @@ static bool accept(struct x86_lapic *t, const struct irq_msg *m)
 		return true;
 	case DM_SMI:
 		x86_smm_post(t->cpu);
+		break;
+	case DM_REMRD:   /* KVM_HC_KICK_CPU (pv.c) */
+		atomic_store(&x86_sys(t->cpu)->pv.unhalted, true);
 		break;
 	default:
 		return false;   /* ExtINT: not modelled */
@@ -699,6 +705,7 @@ void x86_lapic_reset(struct x86_lapic *a, bool init)
 	apic_set_reg(a, R_ICR2, 0);
 	apic_set_reg(a, R_TDCR, 0);
 	apic_set_reg(a, R_TMICT, 0);
+	x86_pv_reset(cpu);   /* kvm_lapic_reset/kvm_vcpu_reset: PV EOI, steal time, APF */
 	for (unsigned i = 0; i < 8; i++) {
 		apic_set_reg(a, R_IRR + 0x10 * i, 0);
 		apic_set_reg(a, R_ISR + 0x10 * i, 0);
@@ -760,6 +767,7 @@ int x86_lapic_set_state(struct x86_cpu *cpu, const struct kvm_lapic_state *s)
 	if (x2apic(a))
 		apic_set_reg(a, R_LDR, x2apic_ldr(a->vcpu_id));
 	apic_set_reg(a, R_LVR, lvr(a));
+	x86_sys(cpu)->pv.eoi_isr = 0;
 	set_tpr(a, apic_reg(a, R_TPR));
 	uint32_t cc = apic_reg(a, R_TMCCT);
 	apic_set_reg(a, R_TMCCT, 0);
@@ -877,6 +885,7 @@ static int next_vector(struct x86_lapic *a)
 		return -1;
 	vec_clear(a, R_IRR, (unsigned)v);
 	vec_set(a, R_ISR, (unsigned)v);
+	x86_sys(a->cpu)->pv.eoi_isr = v + 1;
 	ppr(a);
 	return v;
 }
@@ -888,7 +897,9 @@ int x86_lapic_enter(struct x86_cpu *cpu)
 		take_posted(cpu);
 		if (cpu->mp_state == KVM_MP_STATE_RUNNABLE)
 			break;
-		if (cpu->mp_state == KVM_MP_STATE_HALTED && wakes_halted(cpu)) {
+		if (cpu->mp_state == KVM_MP_STATE_HALTED &&
+		    (x86_pv_take_unhalt(cpu) || wakes_halted(cpu))) {
+			atomic_store(&x86_sys(cpu)->pv.unhalted, false);
 			cpu->mp_state = KVM_MP_STATE_RUNNABLE;
 			cpu->halted = false;
 			break;
@@ -923,4 +934,57 @@ int x86_lapic_wait_uninit(struct x86_cpu *cpu)
 	}
 	x86_lapic_accept_events(cpu);
 	return -EAGAIN;
+}
+
+/* ---- PV EOI (MSR_KVM_PV_EOI_EN): the guest may acknowledge an interrupt by
+ * clearing a flag KVM set, when no EOI broadcast or nesting depends on it. ---- */
+
+static uint64_t pv_eoi_gpa(struct x86_cpu *cpu)
+{
+	return x86_sys(cpu)->pv.eoi_msr & ~1ull;
+}
+
+/* apic_sync_pv_eoi_from_guest: the flag still set means no EOI yet. */
+void x86_lapic_pv_eoi_exit(struct x86_cpu *cpu)
+{
+	struct x86_lapic *a = x86_lapic(cpu);
+	uint8_t flag = 0;
+	x86_sys(cpu)->pv.eoi_pending = false;
+	if (!a || !(x86_sys(cpu)->pv.eoi_msr & 1))
+		return;
+	if (x86_read_phys(cpu, pv_eoi_gpa(cpu), &flag, 1) && (flag & 1)) {
+		flag = 0;
+		x86_write_phys(cpu, pv_eoi_gpa(cpu), &flag, 1);
+		return;
+	}
+	eoi(a);
+}
+
+/* kvm_ioapic_handles_vector: the IOAPIC wants this vector's EOI (a level
+ * entry, the RTC's pin, the PIT's with its ack notifier). */
+static bool ioapic_wants_eoi(struct x86_lapic *a, unsigned vec)
+{
+	if (vec_test(a, R_TMR, vec))
+		return true;
+	bool hit = false;
+	pthread_mutex_lock(&a->ic->lock);
+	for (unsigned pin = 0; pin < IOAPIC_PINS && !hit; pin++) {
+		uint64_t e = a->ic->ioapic.redir[pin];
+		hit = (e & 0xff) == vec && ((e & (1u << 15)) || pin == 8 || pin == 0 || pin == 2);
+	}
+	pthread_mutex_unlock(&a->ic->lock);
+	return hit;
+}
+
+/* apic_sync_pv_eoi_to_guest: one interrupt in service, none waiting. */
+void x86_lapic_pv_eoi_entry(struct x86_cpu *cpu)
+{
+	struct x86_lapic *a = x86_lapic(cpu);
+	struct x86_pv *pv = &x86_sys(cpu)->pv;
+	if (!a || pv->eoi_pending || !pv->eoi_isr || vec_highest(a, R_IRR) >= 0 ||
+	    ioapic_wants_eoi(a, (unsigned)pv->eoi_isr - 1))
+		return;
+	uint8_t flag = 1;
+	if (x86_write_phys(cpu, pv_eoi_gpa(cpu), &flag, 1))
+		pv->eoi_pending = true;
 }

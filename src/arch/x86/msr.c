@@ -266,16 +266,6 @@ static bool set_perf_cap(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool h
 	return true;
 }
 
-static bool set_wall_clock(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
-{
-	return x86_kvmclock_set_wall_clock(cpu, val, host);
-}
-
-static bool set_system_time(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
-{
-	return x86_kvmclock_set_system_time(cpu, val, host);
-}
-
 static bool set_tsc_aux(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	if (!host && (val >> 32))
@@ -316,11 +306,10 @@ static bool set_misc_features(struct x86_cpu *cpu, uint32_t idx, uint64_t val, b
 
 static const struct msr_desc msrs[] = {
 	{MSR_TSC, 1, 0, 0, get_tsc, set_tsc},
-	/* kvmclock (kvmclock.c): the old and _NEW numbers are one MSR each. */
-	{MSR_KVM_WALL_CLOCK, 1, 0, SYS(kvmclock_wall_clock), NULL, set_wall_clock},
-	{MSR_KVM_SYSTEM_TIME, 1, 0, SYS(kvmclock_system_time), NULL, set_system_time},
-	{MSR_KVM_WALL_CLOCK_NEW, 1, 0, SYS(kvmclock_wall_clock), NULL, set_wall_clock},
-	{MSR_KVM_SYSTEM_TIME_NEW, 1, 0, SYS(kvmclock_system_time), NULL, set_system_time},
+	/* KVM's PV MSRs (pv.c, kvmclock.c): each needs its KVM_FEATURE_* bit
+	 * when the PV CPUID is enforced. */
+	{MSR_KVM_WALL_CLOCK, 2, 0, 0, x86_pv_msr_get, x86_pv_msr_set},
+	{MSR_KVM_WALL_CLOCK_NEW, 8, 0, 0, x86_pv_msr_get, x86_pv_msr_set},
 	{MSR_APIC_BASE, 1, 0, CPU(apic_base), NULL, set_apic_base},
 	{MSR_FEATURE_CONTROL, 1, 0, SYS(feature_control), NULL, NULL},
 	{MSR_TSC_ADJUST, 1, 0, SYS(ia32_tsc_adjust), NULL, set_tsc_adjust},
@@ -374,9 +363,6 @@ static const struct msr_desc msrs[] = {
 	{0xc0010055, 1, F_RO, 0, get_const, NULL},       /* K8_INT_PENDING_MSG */
 	{0xc0010058, 1, F_RO, 0, get_const, NULL},       /* FAM10H_MMIO_CONF_BASE */
 	{0xc0010112, 2, F_RO, 0, get_const, NULL},       /* K8_TSEG_ADDR, TSEG_MASK */
-	/* KVM's other PV MSRs: KVM takes them even when CPUID does not offer
-	 * them (no enforce_pv_feature_cpuid); softkvm offers none, so they hold. */
-	{MSR_KVM_ASYNC_PF_EN, 4, 0, SYS(kvm_pv_msrs), NULL, NULL},
 };
 
 /* KVM_GET_MSR_INDEX_LIST: every MSR above that save/restore should move. */
@@ -387,6 +373,8 @@ const uint32_t x86_msr_index_list[] = {
 	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES, MSR_MISC_ENABLE, MSR_PAT, MSR_EFER, MSR_STAR, MSR_LSTAR,
 	MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
 	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
+	MSR_KVM_ASYNC_PF_EN, 0x4b564d03 /* STEAL_TIME */, 0x4b564d04 /* PV_EOI_EN */,
+	0x4b564d06 /* ASYNC_PF_INT */, 0x4b564d07 /* ASYNC_PF_ACK */, 0x4b564d05 /* POLL_CONTROL */,
 };
 const unsigned x86_msr_index_count = sizeof(x86_msr_index_list) / sizeof(x86_msr_index_list[0]);
 
@@ -545,5 +533,5 @@ void x86_msr_reset(struct x86_cpu *cpu)
 	sys->feature_control = 0;
 	sys->arch_capabilities = ARCH_CAP_VALUE;
 	sys->kvmclock_wall_clock = sys->kvmclock_system_time = 0;
-	memset(sys->kvm_pv_msrs, 0, sizeof(sys->kvm_pv_msrs));
+	x86_pv_reset(cpu);
 }

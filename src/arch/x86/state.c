@@ -442,6 +442,8 @@ static long ioc_get_mp_state(void *obj, void *arg)
 	struct kvm_mp_state *m = arg;
 	x86_lapic_accept_events(cpu_of(obj));   /* posted INIT/SIPI are taken first */
 	m->mp_state = cpu_of(obj)->mp_state;
+	if (m->mp_state == KVM_MP_STATE_HALTED && atomic_load(&x86_sys(cpu_of(obj))->pv.unhalted))
+		m->mp_state = KVM_MP_STATE_RUNNABLE;   /* kicked (KVM_HC_KICK_CPU) */
 	return 0;
 }
 
@@ -859,6 +861,9 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 		return 1;
 	case KVM_CAP_MCE:                  /* mce.c */
 		return X86_MCE_MAX_BANKS;
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID: /* pv.c */
+	case KVM_CAP_VCPU_ATTRIBUTES:
+		return 1;
 	default:
 		return 0;
 	}
@@ -938,5 +943,8 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SET_LAPIC, x86_ioc_set_lapic, NULL, 0},
 	{KVM_X86_SETUP_MCE, x86_ioc_setup_mce, NULL, 0},
 	{KVM_X86_SET_MCE, x86_ioc_set_mce, NULL, 0},
+	{KVM_HAS_DEVICE_ATTR, x86_ioc_vcpu_has_attr, NULL, 0},
+	{KVM_GET_DEVICE_ATTR, x86_ioc_vcpu_get_attr, NULL, 0},
+	{KVM_SET_DEVICE_ATTR, x86_ioc_vcpu_set_attr, NULL, 0},
 	{0, NULL, NULL, 0},
 };

@@ -18,6 +18,27 @@ struct x86_irqchip;
 struct x86_pit;
 struct x86_irqfds;
 
+/* KVM's paravirtual interface of one vCPU (pv.c). */
+struct x86_pv {
+	bool enforce;               /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
+	uint32_t cpuid_base;        /* the KVMKVMKVM leaf, 0 = none */
+	uint32_t features;          /* its KVM_CPUID_FEATURES EAX, as last set */
+	uint64_t apf_en, apf_int;   /* MSR_KVM_ASYNC_PF_EN / _INT */
+	bool apf_wakeup;            /* the "wake all" KVM queues on enabling */
+	bool apf_check;             /* KVM_REQ_APF_READY */
+	bool apf_ready_pending;     /* a page-ready interrupt awaits its ACK */
+	uint64_t st_msr;            /* MSR_KVM_STEAL_TIME */
+	uint64_t st_last;           /* run delay already reported (ns) */
+	bool st_update;             /* KVM_REQ_STEAL_UPDATE */
+	int st_fd;                  /* this thread's schedstat, or -1 */
+	int st_tid;                 /* the thread st_fd belongs to */
+	uint64_t eoi_msr;           /* MSR_KVM_PV_EOI_EN */
+	bool eoi_pending;           /* KVM_APIC_PV_EOI_PENDING */
+	int eoi_isr;                /* highest_isr_cache + 1: 0 = invalid */
+	uint64_t poll_control;      /* MSR_KVM_POLL_CONTROL */
+	_Atomic bool unhalted;      /* KVM_HC_KICK_CPU arrived (pv_unhalted) */
+};
+
 struct x86_sys {
 	struct x86_cpu cpu;
 	uint64_t slots_gen;        /* generation of cpu->slots */
@@ -53,7 +74,7 @@ struct x86_sys {
 	uint64_t kvmclock_wall_clock, kvmclock_system_time; /* kvmclock.c */
 	uint32_t kvmclock_gen;      /* x86_vm's kvmclock_gen last published */
 	bool kvmclock_dirty;        /* republish at the next entry */
-	uint64_t kvm_pv_msrs[4];    /* 0x4b564d02..05: async PF, steal time, PV EOI, poll: held only */
+	struct x86_pv pv;           /* KVM's PV features (pv.c) */
 	struct x86_lapic *lapic;   /* in-kernel local APIC (irq.h), or NULL */
 	/* SMM (smm.c). */
 	bool smm;                  /* in System Management Mode: memslot address space 1 */
@@ -151,6 +172,46 @@ void x86_ioeventfd_destroy(struct sk_vm *vm);
 /* cpuid.c */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max);
 int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n);
+
+/* pv.c: KVM's paravirtual features (Documentation/virt/kvm/x86/msr.rst,
+ * cpuid.rst, hypercalls.rst). */
+#define X86_KVM_FEATURES_SUPPORTED 0x0100fefbu   /* leaf 0x40000001 EAX offered */
+void x86_pv_vcpu_init(struct x86_cpu *cpu);
+void x86_pv_vcpu_destroy(struct x86_cpu *cpu);
+/* INIT or RESET: what kvm_vcpu_reset and kvm_lapic_reset clear. */
+void x86_pv_reset(struct x86_cpu *cpu);
+void x86_pv_cpuid_changed(struct x86_cpu *cpu);
+int x86_pv_enable_cap(struct x86_cpu *cpu, uint64_t arg);
+/* guest_pv_has(): a feature may be used (always, unless enforced). */
+bool x86_pv_has(struct x86_cpu *cpu, unsigned feature);
+bool x86_pv_msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val);
+bool x86_pv_msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host);
+/* KVM_RUN entry (vcpu_load): steal time is due. */
+void x86_pv_load(struct x86_cpu *cpu);
+/* Every pass of the run loop, before the LAPIC picks an interrupt (the
+ * exit side: a guest PV EOI) and after (the entry side: steal time,
+ * async PF delivery, PV EOI offered). */
+void x86_pv_exit(struct x86_cpu *cpu);
+void x86_pv_entry(struct x86_cpu *cpu);
+/* A halted vCPU was kicked (KVM_HC_KICK_CPU): consume it. */
+static inline bool x86_pv_take_unhalt(struct x86_cpu *cpu)
+{
+	struct x86_pv *pv = &x86_sys(cpu)->pv;
+	return atomic_load_explicit(&pv->unhalted, memory_order_relaxed) &&
+	       atomic_exchange(&pv->unhalted, false);
+}
+/* KVM_HC_KICK_CPU, KVM_HC_SEND_IPI, KVM_HC_SCHED_YIELD */
+int64_t x86_pv_kick_cpu(struct x86_cpu *cpu, uint64_t apic_id);
+int64_t x86_pv_send_ipi(struct x86_cpu *cpu, uint64_t lo, uint64_t hi, uint64_t min,
+			uint64_t icr, bool wide);
+void x86_pv_sched_yield(struct x86_cpu *cpu, uint64_t apic_id);
+/* The vCPU device attributes (KVM_VCPU_TSC_CTRL). */
+long x86_ioc_vcpu_has_attr(void *obj, void *arg);
+long x86_ioc_vcpu_get_attr(void *obj, void *arg);
+long x86_ioc_vcpu_set_attr(void *obj, void *arg);
+/* lapic.c: the PV EOI protocol's two halves. */
+void x86_lapic_pv_eoi_exit(struct x86_cpu *cpu);
+void x86_lapic_pv_eoi_entry(struct x86_cpu *cpu);
 
 /* io.c */
 void x86_io_log_clear(struct x86_cpu *cpu);

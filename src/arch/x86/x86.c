@@ -108,6 +108,9 @@ static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
 
 static int x86_vcpu_enable_cap(struct sk_vcpu *vcpu, const void *arg)
 {
+	const struct kvm_enable_cap *cap = arg;
+	if (cap->cap == KVM_CAP_ENFORCE_PV_FEATURE_CPUID)
+		return x86_pv_enable_cap(vcpu->arch_vcpu, cap->args[0]);
 	return -EINVAL;
 }
 
@@ -131,6 +134,7 @@ static int x86_vcpu_init(struct sk_vcpu *vcpu)
 		return -ENOMEM;
 	}
 	sys->tsc_khz = 1000000;
+	x86_pv_vcpu_init(cpu);
 	x86_reset_state(cpu, false);
 	int r = x86_irqchip_vcpu_init(cpu);
 	if (r) {
@@ -153,6 +157,7 @@ static void x86_vcpu_destroy(struct sk_vcpu *vcpu)
 	if (!cpu)
 		return;
 	x86_irqchip_vcpu_destroy(cpu);
+	x86_pv_vcpu_destroy(cpu);
 	x86_blocks_free(cpu->blocks);
 	free(cpu->cpuid);
 	free(x86_sys(cpu));
@@ -355,13 +360,18 @@ static int run_loop(struct x86_cpu *cpu)
 				return -EINTR;
 			}
 		}
+		x86_pv_exit(cpu);
 		if (x86_lapic(cpu)) {
+			bool halted = cpu->mp_state == KVM_MP_STATE_HALTED;
 			int r = x86_lapic_enter(cpu);   /* may sleep while halted */
 			if (r)
 				return r;
+			if (halted)   /* scheduled back in: vcpu_load */
+				x86_pv_load(cpu);
 		}
 		if (!inject_events(cpu))
 			return 0;
+		x86_pv_entry(cpu);
 		/* With the in-kernel irqchip the window is KVM's, not userspace's. */
 		bool want_window = run->request_interrupt_window && !x86_lapic(cpu);
 		if (want_window && ready_for_injection(cpu)) {
@@ -397,6 +407,7 @@ static int x86_vcpu_run(struct sk_vcpu *vcpu)
 		return 0;
 	}
 	x86_kvmclock_enter(cpu);
+	x86_pv_load(cpu);
 	/* KVM: an UNINITIALIZED AP's KVM_RUN waits for INIT/SIPI, takes
 	 * them, and returns EAGAIN (EINTR on a signal). */
 	if (x86_lapic(cpu) && cpu->mp_state == KVM_MP_STATE_UNINITIALIZED)
@@ -484,6 +495,7 @@ static void x86_vcpu_post_run(struct sk_vcpu *vcpu)
 {
 	struct x86_cpu *cpu = vcpu->arch_vcpu;
 	struct kvm_run *run = vcpu->run;
+	x86_pv_exit(cpu);   /* KVM syncs a guest's PV EOI at every exit */
 	run->if_flag = (cpu->rflags & X86_IF) != 0;
 	run->cr8 = cpu->cr8;
 	run->apic_base = cpu->apic_base;

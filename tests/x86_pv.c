@@ -33,30 +33,31 @@
 #define EOI_GPA 0x22000u
 #define APF_GPA 0x23000u
 
+/* KVM_SET_MSRS / KVM_GET_MSRS of one MSR. */
+static struct kvm_msrs *one_msr(uint32_t idx, uint64_t val)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
+	m->nmsrs = 1;
+	m->entries[0].index = idx;
+	m->entries[0].data = val;
+	return m;
+}
+
 static bool set_msr(struct vcpu *v, uint32_t idx, uint64_t val)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m;
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 1;
-	m.e.index = idx;
-	m.e.data = val;
-	return ioctl(v->fd, KVM_SET_MSRS, &m) == 1;
+	struct kvm_msrs *m = one_msr(idx, val);
+	bool ok = ioctl(v->fd, KVM_SET_MSRS, m) == 1;
+	free(m);
+	return ok;
 }
 
 static uint64_t get_msr(struct vcpu *v, uint32_t idx)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m;
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 1;
-	m.e.index = idx;
-	CHECK_EQ(1, ioctl(v->fd, KVM_GET_MSRS, &m));
-	return m.e.data;
+	struct kvm_msrs *m = one_msr(idx, 0);
+	CHECK_EQ(1, ioctl(v->fd, KVM_GET_MSRS, m));
+	uint64_t val = m->entries[0].data;
+	free(m);
+	return val;
 }
 
 static struct kvm_cpuid2 *supported_cpuid(struct vm *vm)

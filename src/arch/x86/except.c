@@ -274,6 +274,106 @@ static void deliver_long(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 	commit_cs(cpu, &cs, new_cpl, off, type & 1);
 }
 
+/* ---- call gates (JMP/CALL far through a gate descriptor) ----
+ * CALL to a more privileged non-conforming segment switches to the inner
+ * stack (the TSS's, as for interrupts) and pushes the caller's SS:ESP, the
+ * gate's parameter count of words/dwords copied from the caller's stack
+ * (not in long mode), then CS:EIP; everything else stays on one stack. */
+void x86_call_gate(struct x86_cpu *cpu, uint16_t sel, const uint64_t d[2], bool call)
+{
+	bool lm = cpu->efer & X86_EFER_LMA;
+	unsigned dpl = (d[0] >> 45) & 3, type = (d[0] >> 40) & 0x1f;
+	if (dpl < cpu->cpl || dpl < (sel & 3u))
+		fault_sel(cpu, X86_GP, sel, false);
+	if (!((d[0] >> 47) & 1))
+		fault_sel(cpu, X86_NP, sel, false);
+	if (lm && ((d[1] >> 40) & 0x1f))      /* the upper half's type must be 0 */
+		fault_sel(cpu, X86_GP, sel, false);
+	unsigned sz = lm ? 8 : (type & 8) ? 4 : 2;
+	uint64_t off = (d[0] & 0xffff) | (sz > 2 ? ((d[0] >> 48) & 0xffff) << 16 : 0);
+	if (lm)
+		off |= (d[1] & 0xffffffffull) << 32;
+	unsigned nparams = lm ? 0 : (d[0] >> 32) & 0x1f;
+	struct x86_seg cs;
+	uint16_t cs_sel = (d[0] >> 16) & 0xffff;
+	if (!(cs_sel & 0xfffc))
+		x86_raise(cpu, X86_GP, true, 0);
+	uint64_t cd[2];
+	if (!x86_read_descriptor(cpu, cs_sel, cd))
+		fault_sel(cpu, X86_GP, cs_sel, false);
+	x86_seg_from_desc(&cs, cs_sel, cd);
+	if (!cs.s || !(cs.type & 8) || cs.dpl > cpu->cpl)
+		fault_sel(cpu, X86_GP, cs_sel, false);
+	if (lm && (!cs.l || cs.db))
+		fault_sel(cpu, X86_GP, cs_sel, false);
+	if (!call && !(cs.type & 4) && cs.dpl != cpu->cpl)
+		fault_sel(cpu, X86_GP, cs_sel, false);   /* JMP never changes privilege */
+	if (!cs.present)
+		fault_sel(cpu, X86_NP, cs_sel, false);
+	if (lm ? (uint64_t)((int64_t)(off << 16) >> 16) != off : off > cs.limit)
+		x86_raise(cpu, X86_GP, true, 0);
+
+	int new_cpl = (cs.type & 4) ? cpu->cpl : cs.dpl;
+	bool switched = call && new_cpl < cpu->cpl;
+	struct stack st = {.ss = cpu->seg[X86_SS], .sp = cpu->gpr[X86_RSP], .cpl = new_cpl,
+			   .wide64 = lm};
+	if (switched && lm) {
+		uint32_t o = 4 + 8 * (unsigned)new_cpl;
+		if (cpu->tr.unusable || o + 7 > cpu->tr.limit)
+			fault_sel(cpu, X86_TS, cpu->tr.sel, false);
+		x86_sys_read(cpu, cpu->tr.base + o, &st.sp, 8);
+		if ((uint64_t)((int64_t)(st.sp << 16) >> 16) != st.sp)
+			x86_raise(cpu, X86_SS_EXC, true, 0);
+	} else if (switched) {
+		tss_stack(cpu, new_cpl, false, &st);
+	}
+	if (switched) {
+		push(cpu, &st, sz, cpu->seg[X86_SS].sel);
+		push(cpu, &st, sz, cpu->gpr[X86_RSP]);
+		/* The parameters, read from the caller's stack at its privilege. */
+		const struct x86_seg *oss = &cpu->seg[X86_SS];
+		uint64_t omask = oss->db ? 0xffffffffull : 0xffffull;
+		for (unsigned k = nparams; k-- > 0;) {
+			uint64_t v = 0, a = (cpu->gpr[X86_RSP] + k * sz) & omask;
+			x86_access_cpl(cpu, (oss->base + a) & 0xffffffffull, &v, sz, X86_ACC_READ, cpu->cpl);
+			push(cpu, &st, sz, v);
+		}
+	} else if (!lm && call) {
+		st.cpl = cpu->cpl;
+	}
+	if (call) {
+		push(cpu, &st, sz, cpu->seg[X86_CS].sel);
+		push(cpu, &st, sz, cpu->rip);
+	}
+
+	/* Nothing can fault any more: commit. */
+	if (switched && lm) {
+		struct x86_seg *ss = &cpu->seg[X86_SS];
+		memset(ss, 0, sizeof(*ss));
+		ss->sel = new_cpl;
+		ss->dpl = new_cpl;
+		ss->unusable = 1;
+		ss->type = 3;
+		ss->s = 1;
+		ss->db = 1;
+		ss->limit = 0xffffffff;
+		ss->g = 1;
+	} else if (switched) {
+		st.ss.type |= 1;
+		cpu->seg[X86_SS] = st.ss;
+	}
+	if (call) {
+		uint64_t mask = lm ? ~0ull : st.ss.db ? 0xffffffffull : 0xffffull;
+		cpu->gpr[X86_RSP] = switched || lm ? (st.sp & mask)
+						  : ((cpu->gpr[X86_RSP] & ~mask) | (st.sp & mask));
+	}
+	cs.sel = (cs.sel & ~3) | new_cpl;
+	cs.type |= 1;
+	cpu->seg[X86_CS] = cs;
+	x86_mode_changed(cpu);
+	cpu->rip = off;
+}
+
 /* KVM_EXIT_DEBUG for an exception the VMM intercepts (KVM_SET_GUEST_DEBUG). */
 static bool debug_intercept(struct x86_cpu *cpu, int vec, bool soft, uint64_t return_rip)
 {

@@ -2,8 +2,8 @@
  * fast system calls (SYSCALL/SYSRET, SYSENTER/SYSEXIT).
  *
  * Every access that can fault happens before the first register changes.
- * Task switches are task.c's; call gates are not implemented (emulation
- * failure).
+ * Task switches are task.c's; call gates are except.c's (they share the
+ * interrupt gates' stack switch).
  */
 #include "arch/x86/insn.h"
 

@@ -291,13 +291,12 @@ void x86_task_far(struct x86_cpu *cpu, uint16_t sel, bool call)
 		fault(cpu, X86_GP, sel);
 	unsigned t = desc_type(d[0]), dpl = (d[0] >> 45) & 3, rpl = sel & 3;
 	bool present = (d[0] >> 47) & 1;
-	if (cpu->efer & X86_EFER_LMA) {
-		if (t == 0x0c)
-			x86_emulation_failure(cpu);   /* 64-bit call gates: not modelled */
-		fault(cpu, X86_GP, sel);
+	if (t == 0x0c || (t == 0x04 && !(cpu->efer & X86_EFER_LMA))) {
+		x86_call_gate(cpu, sel, d, call);   /* except.c */
+		return;
 	}
-	if (t == 0x04 || t == 0x0c)
-		x86_emulation_failure(cpu);       /* call gates: not modelled */
+	if (cpu->efer & X86_EFER_LMA)
+		fault(cpu, X86_GP, sel);
 	if (t != 0x01 && t != 0x09 && t != 0x05)
 		fault(cpu, X86_GP, sel);
 	if (dpl < cpu->cpl || dpl < rpl)

@@ -373,6 +373,9 @@ void x86_mode_changed(struct x86_cpu *cpu);
  * task gate switches tasks; faults as the SDM's checks say. cpu->rip is
  * the outgoing task's resume point. */
 void x86_task_far(struct x86_cpu *cpu, uint16_t sel, bool call);
+/* JMP/CALL far through the call gate sel (descriptor d, 8 bytes, or 16
+ * in long mode), except.c: the interrupt gates' stack-switch machinery. */
+void x86_call_gate(struct x86_cpu *cpu, uint16_t sel, const uint64_t d[2], bool call);
 /* IRET with EFLAGS.NT outside long mode: back to the linked task. */
 int x86_task_iret(struct x86_cpu *cpu);
 /* Delivery of vector vec through the IDT task gate `gate`. */

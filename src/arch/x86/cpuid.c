@@ -183,5 +183,9 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t ou
 		if (!(cpu->apic_base & 0x800))
 			out[3] &= ~BIT(9);
 		out[2] = (out[2] & ~BIT(27)) | ((cpu->cr4 & X86_CR4_OSXSAVE) ? BIT(27) : 0);
+		/* Without the MISC_ENABLE_NO_MWAIT quirk, MONITOR follows
+		 * IA32_MISC_ENABLE.MWAIT (bit 18). */
+		if (!x86_has_quirk(cpu->vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+			out[2] = (out[2] & ~BIT(3)) | ((cpu->misc_enable & BIT(18)) ? BIT(3) : 0);
 	}
 }

@@ -103,6 +103,7 @@ static const struct mnem table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	H(WRFSBASE, wrfsbase, 0), H(WRGSBASE, wrfsbase, 1),
 	H(XGETBV, xgetbv, 0), E(XSETBV, xsetbv, 0),
 	H(VMCALL, vmcall, 0), H(VMMCALL, vmcall, 0), E(RSM, rsm, 0),
+	H(MONITOR, monitor, 0), H(MWAIT, monitor, 1),
 };
 
 /* One decoder per machine mode, made on first use (ZydisDecoderInit only

@@ -1,6 +1,8 @@
 /* System instructions: HLT, CLI/STI, CPUID, MSRs, TSC, control and debug
  * registers, descriptor tables, LLDT/LTR, cache and TLB control.
  */
+#include <Zydis/Zydis.h>
+
 #include "arch/x86/insn.h"
 #include "arch/x86/sys.h"
 
@@ -510,6 +512,25 @@ int x86_h_xsetbv(struct x86_cpu *cpu, const struct x86_insn *i)
 /* VMCALL/VMMCALL: KVM answers them itself (hypercall.c). */
 int x86_h_vmcall(struct x86_cpu *cpu, const struct x86_insn *i)
 {
+	if (i->mnem == ZYDIS_MNEMONIC_VMMCALL)
+		return x86_hypercall_foreign(cpu);
 	x86_hypercall(cpu);
+	return X86_NEXT;
+}
+
+/* MONITOR (sub 0) / MWAIT (sub 1): KVM runs them as NOPs. Their #UD at
+ * CPL > 0 comes before the VM exit; the CPUID one only when the
+ * KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS quirk is off. */
+int x86_h_monitor(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	(void)i;
+	if (cpu->cpl != 0)
+		x86_raise(cpu, X86_UD, false, 0);
+	if (!x86_has_quirk(cpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)) {
+		uint32_t r[4];
+		x86_cpuid(cpu, 1, 0, r);
+		if (!(r[2] & (1u << 3)))
+			x86_raise(cpu, X86_UD, false, 0);
+	}
 	return X86_NEXT;
 }

@@ -1,6 +1,7 @@
 /* VMCALL/VMMCALL: KVM answers hypercalls itself (never KVM_EXIT_HYPERCALL
  * unless userspace asked for one, which softkvm does not offer). The PV
  * ones need their KVM_FEATURE_* when the CPUID is enforced (pv.c). */
+#include "arch/x86/insn.h"
 #include "arch/x86/sys.h"
 
 #define KVM_ENOSYS 1000
@@ -49,4 +50,19 @@ void x86_hypercall(struct x86_cpu *cpu)
 			 cpu->gpr[X86_RDX] & mask, cpu->gpr[X86_RSI] & mask};
 	int64_t ret = cpu->cpl != 0 ? -KVM_EPERM : call(cpu, nr, a, wide);
 	cpu->gpr[X86_RAX] = wide ? (uint64_t)ret : (uint32_t)ret;
+}
+
+/* The vCPU is an Intel one, so VMMCALL is #UD in hardware; KVM's emulator
+ * then rewrites it into VMCALL in guest memory and lets the guest run the
+ * patched instruction, unless KVM_X86_QUIRK_FIX_HYPERCALL_INSN is off. */
+int x86_hypercall_foreign(struct x86_cpu *cpu)
+{
+	static const uint8_t vmcall[3] = {0x0f, 0x01, 0xc1};
+	if (!x86_has_quirk(cpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		x86_raise(cpu, X86_UD, false, 0);
+	uint64_t lin = x86_long64(cpu) ? cpu->insn_rip
+				       : (cpu->seg[X86_CS].base + cpu->insn_rip) & 0xffffffffull;
+	cpu->rip = cpu->insn_rip;
+	x86_write_lin_buf(cpu, lin, vmcall, sizeof(vmcall));
+	return X86_END;
 }

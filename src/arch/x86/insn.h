@@ -252,7 +252,7 @@ void x86_soft_int(struct x86_cpu *cpu, int vec, bool soft);
 	X(lgdt) X(sgdt) X(lldt) X(ltr) X(sldt) X(str) X(lmsw) X(smsw) X(clts) \
 	X(invlpg) X(cache) X(syscall) X(sysret) X(sysenter) X(sysexit) \
 	X(lar) X(lsl) X(verr) X(swapgs) X(rdfsbase) X(wrfsbase) X(xgetbv) X(xsetbv) \
-	X(bcd) X(salc) X(vmcall) X(rsm) \
+	X(bcd) X(salc) X(vmcall) X(rsm) X(monitor) \
 	X(fp) X(fwait) X(ldmxcsr) X(stmxcsr) X(fxsave) X(fxrstor) X(xsave) X(xrstor)
 
 #define X86_DECLARE(n) int x86_h_##n(struct x86_cpu *cpu, const struct x86_insn *i);

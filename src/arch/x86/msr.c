@@ -174,6 +174,21 @@ static bool pat_valid(uint64_t val)
 	return true;
 }
 
+/* Without the MISC_ENABLE_NO_MWAIT quirk, the guest may flip the MWAIT bit
+ * (18) only when its CPUID has SSE3; CPUID.1:ECX.MONITOR then follows it. */
+static bool set_misc_enable(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (!x86_has_quirk(cpu->vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+	    ((cpu->misc_enable ^ val) & (1ull << 18))) {
+		uint32_t r[4];
+		x86_cpuid(cpu, 1, 0, r);
+		if (!(r[2] & 1))
+			return false;
+	}
+	cpu->misc_enable = val;
+	return true;
+}
+
 static bool set_pat(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	if (!pat_valid(val))
@@ -320,7 +335,7 @@ static const struct msr_desc msrs[] = {
 	{MSR_SYSENTER_CS, 1, 0, CPU(sysenter_cs), NULL, NULL},
 	{MSR_SYSENTER_ESP, 1, F_CANON, CPU(sysenter_esp), NULL, NULL},
 	{MSR_SYSENTER_EIP, 1, F_CANON, CPU(sysenter_eip), NULL, NULL},
-	{MSR_MISC_ENABLE, 1, 0, CPU(misc_enable), NULL, NULL},
+	{MSR_MISC_ENABLE, 1, 0, CPU(misc_enable), NULL, set_misc_enable},
 	{MSR_POWER_CTL, 1, 0, SYS(power_ctl), NULL, NULL},
 	{MSR_PLATFORM_INFO, 1, 0, SYS(platform_info), NULL, set_platform_info},
 	{MSR_MISC_FEATURES_ENABLES, 1, 0, SYS(misc_features), NULL, set_misc_features},

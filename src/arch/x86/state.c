@@ -836,7 +836,10 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 	case KVM_CAP_X86_SMM:
+	case KVM_CAP_DISABLE_QUIRKS:
 		return 1;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return X86_VALID_QUIRKS;
 	case KVM_CAP_XSAVE2:
 		return sizeof(struct kvm_xsave);
 	/* Answered by the core's table today (0); these are the x86 answers. */

@@ -106,7 +106,20 @@ struct x86_vm {
 	struct sk_poison poison;
 	_Atomic uint64_t poison_gen;
 	uint64_t nr_mmu_pages;       /* KVM_SET_NR_MMU_PAGES, 0 = not set (x86.c) */
+	_Atomic uint64_t disabled_quirks; /* KVM_CAP_DISABLE_QUIRKS(2) */
 };
+
+/* The quirks whose on and off behaviours softkvm models. */
+#define X86_VALID_QUIRKS (KVM_X86_QUIRK_FIX_HYPERCALL_INSN | KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS | \
+			  KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT)
+
+/* VMMCALL on softkvm's Intel vCPU (hypercall.c): an X86_* handler result. */
+int x86_hypercall_foreign(struct x86_cpu *cpu);
+
+static inline bool x86_has_quirk(const struct sk_vm *vm, uint64_t quirk)
+{
+	return !(((struct x86_vm *)vm->arch_vm)->disabled_quirks & quirk);
+}
 
 static inline struct x86_sys *x86_sys(struct x86_cpu *cpu)
 {

@@ -87,6 +87,14 @@ static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
 		if (cap->args[0] & KVM_X2APIC_API_USE_32BIT_IDS)
 			xv->x2apic_format = true;
 		return 0;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		if (cap->args[0] & ~(uint64_t)X86_VALID_QUIRKS)
+			return -EINVAL;
+		__attribute__((fallthrough));
+	case KVM_CAP_DISABLE_QUIRKS:
+		/* Not cumulative: each call says which quirks are off. */
+		xv->disabled_quirks = cap->args[0];
+		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		return x86_msr_enable_user_space(vm, cap->args[0]);
 	case KVM_CAP_MSR_PLATFORM_INFO:

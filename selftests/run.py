@@ -205,7 +205,8 @@ def last_meaningful(text):
     lines = [l.rstrip() for l in text.splitlines()
              if l.strip() and not l.startswith(("softkvm-diag:", "ERROR: ld.so:"))]
     if "==== Test Assertion Failure ====" in text:
-        i = max(i for i, l in enumerate(lines) if l.startswith("==== Test Assertion Failure"))
+        # Other threads' output can share the line the banner starts on.
+        i = max(i for i, l in enumerate(lines) if "==== Test Assertion Failure" in l)
         where = lines[i + 1].strip() if i + 1 < len(lines) else ""
         errno = ""
         if i + 2 < len(lines):

@@ -100,7 +100,9 @@ static void timer_modes(void)
 	idt_set(&v, 0x40, GUEST_ADDR(tm_guest, tm_isr));
 	struct kvm_regs r = get_regs(&v);
 	r.rbx = 300 * 1000 * 1000;   /* one-shot: 300 ms at divide 1 (1 ns/tick) */
-	r.rcx = 100 * 1000 * 1000;   /* TSC deadline: 100 ms at 1 GHz */
+	long khz = ioctl(v.fd, KVM_GET_TSC_KHZ, 0);
+	CHECK(khz > 0);
+	r.rcx = (uint64_t)khz * 100;   /* TSC deadline: 100 ms at the vCPU's rate */
 	set_regs(&v, &r);
 
 	/* One-shot: the vCPU sleeps in HLT about 300 ms, using little CPU. */

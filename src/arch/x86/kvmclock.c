@@ -1,9 +1,10 @@
-/* kvmclock: KVM's paravirtual clock. The VM's clock is host time plus an
- * offset (KVM_GET/SET_CLOCK); each vCPU publishes a pvclock record at the
- * address it gave MSR_KVM_SYSTEM_TIME(_NEW), the wall clock a boot-time
- * record at MSR_KVM_WALL_CLOCK(_NEW). The guest TSC runs at 1 GHz on the
- * same host clock, so one record with a 1:1 scale stays exact until the
- * TSC or the clock offset is changed; then it is rewritten.
+/* kvmclock: KVM's paravirtual clock. The VM's clock is the host TSC in ns
+ * plus an offset (KVM_GET/SET_CLOCK), as KVM's master clock; each vCPU
+ * publishes a pvclock record at the address it gave MSR_KVM_SYSTEM_TIME
+ * (_NEW), the wall clock a boot-time record at MSR_KVM_WALL_CLOCK(_NEW).
+ * The guest TSC counts from the same host TSC (tsc.c), so one record stays
+ * exact until the TSC, its rate or the clock offset is changed; then it is
+ * rewritten.
  */
 #include <errno.h>
 #include <string.h>
@@ -40,12 +41,12 @@ static struct x86_vm *xvm(struct x86_cpu *cpu)
 
 void x86_kvmclock_vm_init(struct x86_vm *xv)
 {
-	atomic_store(&xv->kvmclock_offset, -x86_host_ns());   /* starts at 0 */
+	atomic_store(&xv->kvmclock_offset, -x86_host_tsc_ns(x86_host_tsc()));   /* starts at 0 */
 }
 
 uint64_t x86_kvmclock_ns(struct x86_vm *xv)
 {
-	return x86_host_ns() + atomic_load(&xv->kvmclock_offset);
+	return x86_host_tsc_ns(x86_host_tsc()) + atomic_load(&xv->kvmclock_offset);
 }
 
 /* Write this vCPU's record (guest memory: slots must be current). The
@@ -63,14 +64,13 @@ void x86_kvmclock_update(struct x86_cpu *cpu)
 	struct pvclock_rec r;
 	if (!x86_read_phys(cpu, gpa, &r.version, 4))
 		return;   /* no memory there: KVM leaves the clock unpublished */
-	uint64_t now = x86_host_ns();
+	uint64_t host_tsc = x86_host_tsc();
 	r.version = (r.version + 1) | 1;
 	r.pad0 = 0;
 	x86_write_phys(cpu, gpa, &r.version, 4);
-	r.tsc_timestamp = now + cpu->tsc_offset;
-	r.system_time = now + atomic_load(&xv->kvmclock_offset);
-	r.tsc_to_system_mul = 1u << 31;   /* (delta << 1) * 2^31 >> 32 = delta */
-	r.tsc_shift = 1;
+	r.tsc_timestamp = x86_tsc_at(cpu, host_tsc);
+	r.system_time = x86_host_tsc_ns(host_tsc) + atomic_load(&xv->kvmclock_offset);
+	x86_tsc_pvclock_scale(cpu, &r.tsc_to_system_mul, &r.tsc_shift);
 	r.flags = PVCLOCK_TSC_STABLE;
 	memset(r.pad, 0, sizeof(r.pad));
 	x86_write_phys(cpu, gpa + 4, (const uint8_t *)&r + 4, sizeof(r) - 4);
@@ -129,10 +129,16 @@ long x86_ioc_get_clock(void *obj, void *arg)
 {
 	struct sk_vm *vm = obj;
 	struct kvm_clock_data *d = arg;
+	struct x86_vm *xv = vm->arch_vm;
 	memset(d, 0, sizeof(*d));
-	d->clock = x86_kvmclock_ns(vm->arch_vm);
+	uint64_t host_tsc = x86_host_tsc();
 	d->realtime = real_ns();
+	d->clock = x86_host_tsc_ns(host_tsc) + atomic_load(&xv->kvmclock_offset);
 	d->flags = KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME;
+	if (x86_host_tsc_is_real()) {
+		d->host_tsc = host_tsc;
+		d->flags |= KVM_CLOCK_HOST_TSC;
+	}
 	return 0;
 }
 
@@ -149,7 +155,7 @@ long x86_ioc_set_clock(void *obj, void *arg)
 		if (now > d->realtime)
 			clock += now - d->realtime;   /* time passed since it was read */
 	}
-	atomic_store(&xv->kvmclock_offset, clock - x86_host_ns());
+	atomic_store(&xv->kvmclock_offset, clock - x86_host_tsc_ns(x86_host_tsc()));
 	atomic_fetch_add_explicit(&xv->kvmclock_gen, 1, memory_order_release);
 	return 0;
 }

@@ -215,11 +215,11 @@ static void tscdeadline_start(struct x86_lapic *a)
 	timer_stop(a);
 	if (timer_mode(a) != TIMER_TSCDEADLINE || !a->tscdeadline)
 		return;
-	/* The guest TSC is host ns + tsc_offset. */
-	uint64_t ns = a->tscdeadline - a->cpu->tsc_offset;
-	uint64_t now = x86_host_ns();
-	if ((int64_t)(ns - now) < 0)
-		ns = now;
+	uint64_t now = x86_host_ns(), tsc = x86_rdtsc(a->cpu);
+	uint64_t ns = now;
+	/* Rounded up, so the guest never sees its deadline not yet reached. */
+	if (a->tscdeadline > tsc)
+		ns += x86_tsc_ticks_to_ns(a->cpu, a->tscdeadline - tsc) + 1;
 	timer_arm(a, ns ? ns : 1);
 }
 

@@ -78,12 +78,6 @@ uint64_t x86_host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* The guest TSC runs at 1 GHz (tsc_khz 1000000): one tick per host ns. */
-uint64_t x86_rdtsc(struct x86_cpu *cpu)
-{
-	return x86_host_ns() + cpu->tsc_offset;
-}
-
 static bool canonical(uint64_t v)
 {
 	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
@@ -97,22 +91,19 @@ static bool get_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 
 static bool set_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
-	uint64_t old = x86_rdtsc(cpu);
-	cpu->tsc_offset = val - x86_host_ns();
-	if (!host)
-		x86_sys(cpu)->ia32_tsc_adjust += val - old;
-	x86_kvmclock_tsc_changed(cpu, host);
+	if (host)
+		x86_tsc_host_write(cpu, val);
+	else
+		x86_tsc_guest_write(cpu, val);
 	return true;
 }
 
 static bool set_tsc_adjust(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
-	struct x86_sys *sys = x86_sys(cpu);
-	if (!host) {
-		cpu->tsc_offset += val - sys->ia32_tsc_adjust;
-		x86_kvmclock_tsc_changed(cpu, host);
-	}
-	sys->ia32_tsc_adjust = val;
+	if (host)
+		x86_sys(cpu)->ia32_tsc_adjust = val;
+	else
+		x86_tsc_guest_adjust(cpu, val);
 	return true;
 }
 
@@ -537,8 +528,7 @@ void x86_msr_reset(struct x86_cpu *cpu)
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
 	cpu->apic_base = 0;
-	cpu->tsc_offset = -x86_host_ns();
-	sys->ia32_tsc_adjust = 0;
+	sys->ia32_tsc_adjust = 0;   /* the TSC itself: x86_tsc_vcpu_init */
 	sys->power_ctl = 0;
 	sys->perf_capabilities = 0;
 	sys->platform_info = sys->misc_features = 0;

@@ -466,7 +466,7 @@ long x86_ioc_vcpu_get_attr(void *obj, void *arg)
 	struct x86_cpu *cpu = ((struct sk_vcpu *)obj)->arch_vcpu;
 	if (at->group != KVM_VCPU_TSC_CTRL || at->attr != KVM_VCPU_TSC_OFFSET)
 		return -ENXIO;
-	uint64_t off = cpu->tsc_offset;
+	uint64_t off = x86_tsc_get_offset(cpu);
 	return sk_copy_to_user((void *)(uintptr_t)at->addr, &off, 8) ? -EFAULT : 0;
 }
 
@@ -479,8 +479,6 @@ long x86_ioc_vcpu_set_attr(void *obj, void *arg)
 	uint64_t off;
 	if (sk_copy_from_user(&off, (const void *)(uintptr_t)at->addr, 8))
 		return -EFAULT;
-	/* The guest TSC is softkvm's host clock (1 GHz) plus this offset. */
-	cpu->tsc_offset = off;
-	x86_kvmclock_tsc_changed(cpu, true);
+	x86_tsc_set_offset(cpu, off);
 	return 0;
 }

@@ -715,20 +715,6 @@ static long ioc_translate(void *obj, void *arg)
 	return 0;
 }
 
-/* The guest TSC is host time at 1 GHz and cannot be scaled: KVM without
- * TSC scaling takes a rate within 250 ppm of the host's, as here (0 means
- * the default). */
-static long ioc_set_tsc_khz(void *obj, void *arg)
-{
-	unsigned long khz = (unsigned long)arg;
-	struct x86_sys *sys = x86_sys(cpu_of(obj));
-	if (!khz)
-		khz = sys->tsc_khz;
-	if (khz < 1000000 - 250 || khz > 1000000 + 250)
-		return -EINVAL;
-	return 0;
-}
-
 /* Kept for QEMU's kvmvapic; the TPR shadow page it names is not updated,
  * which only costs the patched guest its TPR-access shortcut. */
 static long ioc_set_vapic_addr(void *obj, void *arg)
@@ -738,11 +724,6 @@ static long ioc_set_vapic_addr(void *obj, void *arg)
 		return -EINVAL;
 	x86_sys(cpu)->vapic_addr = ((const struct kvm_vapic_addr *)arg)->vapic_addr;
 	return 0;
-}
-
-static long ioc_get_tsc_khz(void *obj, void *arg)
-{
-	return x86_sys(cpu_of(obj))->tsc_khz;
 }
 
 /* ---- sync regs (kvm_run->s.regs) ---- */
@@ -826,6 +807,8 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_TSC_CONTROL:          /* tsc.c */
+	case KVM_CAP_VM_TSC_CONTROL:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
@@ -851,7 +834,7 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_IRQ_ROUTING:
 		return IRQ_MAX_GSI;
 	case KVM_CAP_ADJUST_CLOCK:
-		return KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME;
+		return KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
 	case KVM_CAP_X2APIC_API:
 		return KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
 	case KVM_CAP_SET_GUEST_DEBUG2:
@@ -905,6 +888,8 @@ const struct sk_ioctl x86_vm_ioctls[] = {
 	{KVM_GET_CLOCK, x86_ioc_get_clock, NULL, 0},
 	{KVM_IOEVENTFD, x86_ioc_ioeventfd, NULL, 0},
 	{KVM_SET_CLOCK, x86_ioc_set_clock, NULL, 0},
+	{KVM_GET_TSC_KHZ, x86_ioc_vm_get_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_SET_TSC_KHZ, x86_ioc_vm_set_tsc_khz, NULL, SK_IOC_VALUE},
 	{KVM_X86_SET_MSR_FILTER, x86_ioc_set_msr_filter, NULL, 0},
 	{0, NULL, NULL, 0},
 };
@@ -939,8 +924,8 @@ const struct sk_ioctl x86_vcpu_ioctls[] = {
 	{KVM_SMI, x86_ioc_smi, NULL, SK_IOC_VALUE},
 	{KVM_SET_GUEST_DEBUG, ioc_set_guest_debug, NULL, 0},
 	{KVM_TRANSLATE, ioc_translate, NULL, 0},
-	{KVM_GET_TSC_KHZ, ioc_get_tsc_khz, NULL, SK_IOC_VALUE},
-	{KVM_SET_TSC_KHZ, ioc_set_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_GET_TSC_KHZ, x86_ioc_get_tsc_khz, NULL, SK_IOC_VALUE},
+	{KVM_SET_TSC_KHZ, x86_ioc_set_tsc_khz, NULL, SK_IOC_VALUE},
 	{KVM_SET_VAPIC_ADDR, ioc_set_vapic_addr, NULL, 0},
 	{KVM_GET_LAPIC, x86_ioc_get_lapic, NULL, 0},
 	{KVM_SET_LAPIC, x86_ioc_set_lapic, NULL, 0},

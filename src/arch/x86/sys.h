@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "arch/arch.h"
+#include "arch/x86/tsc.h"
 #include "arch/x86/x86.h"
 #include "kvm/kvm.h"
 #include "mem/poison.h"
@@ -49,9 +50,8 @@ struct x86_sys {
 	uint32_t hidden_req;       /* vcpu->requests held back by complete_io */
 	bool has_run;              /* KVM_RUN was called (CPUID is frozen) */
 	bool in_delivery;          /* MMIO during event delivery: no exit */
-	uint64_t tsc_epoch_ns;     /* host ns at which guest TSC was tsc_at_epoch */
-	uint64_t tsc_at_epoch;
-	uint32_t tsc_khz;
+	uint64_t tsc_ratio;        /* guest TSC per host TSC, 48 fraction bits (tsc.c) */
+	uint32_t tsc_khz;          /* KVM_GET_TSC_KHZ */
 	uint64_t ia32_tsc_adjust;
 	uint64_t mcg_status, mcg_ctl;
 	uint64_t smbase;
@@ -93,7 +93,7 @@ struct x86_vm {
 	struct x86_irqfds *irqfds;   /* KVM_IRQFD (irqfd.c), or NULL */
 	bool x2apic_format;          /* KVM_CAP_X2APIC_API: 32-bit IDs in KVM_GET/SET_LAPIC */
 	uint32_t max_vcpu_ids;       /* KVM_CAP_MAX_VCPU_ID, 0 = not set */
-	_Atomic uint64_t kvmclock_offset; /* kvmclock = host ns + this (kvmclock.c) */
+	_Atomic uint64_t kvmclock_offset; /* kvmclock = host TSC's ns + this (kvmclock.c) */
 	_Atomic uint32_t kvmclock_gen;    /* bumped by KVM_SET_CLOCK */
 	struct x86_ioeventfds *ioeventfds; /* KVM_IOEVENTFD (ioeventfd.c), or NULL */
 	_Atomic uint32_t nr_ioeventfds;
@@ -107,6 +107,7 @@ struct x86_vm {
 	_Atomic uint64_t poison_gen;
 	uint64_t nr_mmu_pages;       /* KVM_SET_NR_MMU_PAGES, 0 = not set (x86.c) */
 	_Atomic uint64_t disabled_quirks; /* KVM_CAP_DISABLE_QUIRKS(2) */
+	struct x86_tsc_vm tsc;       /* TSC rate and write matching (tsc.c) */
 };
 
 /* The quirks whose on and off behaviours softkvm models. */

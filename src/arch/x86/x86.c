@@ -23,6 +23,7 @@ static int x86_vm_init(struct sk_vm *vm)
 	struct x86_vm *xv = calloc(1, sizeof(*xv));
 	if (!xv)
 		return -ENOMEM;
+	x86_tsc_vm_init(&xv->tsc);
 	x86_kvmclock_vm_init(xv);
 	vm->arch_vm = xv;
 	x86_msr_filter_vm_init(vm);
@@ -38,6 +39,7 @@ static void x86_vm_destroy(struct sk_vm *vm)
 	x86_irqchip_destroy(vm);
 	x86_mce_vm_destroy(vm);
 	x86_msr_filter_vm_destroy(vm);
+	x86_tsc_vm_destroy(&((struct x86_vm *)vm->arch_vm)->tsc);
 	free(vm->arch_vm);
 	vm->arch_vm = NULL;
 }
@@ -141,9 +143,9 @@ static int x86_vcpu_init(struct sk_vcpu *vcpu)
 		free(sys);
 		return -ENOMEM;
 	}
-	sys->tsc_khz = 1000000;
 	x86_pv_vcpu_init(cpu);
 	x86_reset_state(cpu, false);
+	x86_tsc_vcpu_init(cpu);
 	int r = x86_irqchip_vcpu_init(cpu);
 	if (r) {
 		x86_blocks_free(cpu->blocks);

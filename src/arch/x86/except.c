@@ -24,6 +24,8 @@ _Noreturn void x86_raise(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 		x86_exit_to_user(cpu);
 	cpu->rip = cpu->insn_rip;
 	cpu->exc_pending = true;
+	x86_sys(cpu)->exc_injected = false;
+	x86_sys(cpu)->exc_has_payload = false;   /* CR2 / DR6 are written at once */
 	cpu->exc_nr = vec;
 	cpu->exc_has_error = has_err;
 	cpu->exc_error = err;
@@ -493,10 +495,63 @@ out:
 	return ok;
 }
 
+/* The payload has the layout of VMX's pending debug exceptions: DR6's
+ * active-low bits are active high there, and bit 12 (enabled breakpoint)
+ * is reserved in DR6. B0-B3 are replaced, the rest of DR6 accumulates. */
+static uint64_t dr6_with_payload(uint64_t dr6, uint64_t payload)
+{
+	dr6 = (dr6 & ~0xfull) | DR6_ACTIVE_LOW | payload;
+	dr6 ^= payload & DR6_ACTIVE_LOW;
+	return dr6 & ~(1ull << 12);
+}
+
+void x86_exc_deliver_payload(struct x86_cpu *cpu)
+{
+	struct x86_sys *sys = x86_sys(cpu);
+	if (!sys->exc_has_payload)
+		return;
+	if (cpu->exc_nr == X86_DB)
+		cpu->dr6 = dr6_with_payload(cpu->dr6, sys->exc_payload);
+	else if (cpu->exc_nr == X86_PF)
+		cpu->cr2 = sys->exc_payload;
+	sys->exc_has_payload = false;
+	sys->exc_payload = 0;
+}
+
+void x86_exc_queue(struct x86_cpu *cpu, int vec, bool has_err, uint32_t err)
+{
+	struct x86_sys *sys = x86_sys(cpu);
+	if (cpu->exc_pending) {
+		if (cpu->exc_nr == X86_DF) {
+			sys->mce_shutdown = true;   /* KVM_REQ_TRIPLE_FAULT */
+			return;
+		}
+		int c1 = exc_class(cpu->exc_nr), c2 = exc_class(vec);
+		if ((c1 == 1 && c2 == 1) || (c1 == 2 && c2 != 0)) {
+			vec = X86_DF;
+			has_err = true;
+			err = 0;
+		}
+		/* Otherwise the new one replaces it: the instruction that
+		 * raised the old one raises it again when it reruns. */
+	}
+	cpu->exc_pending = true;
+	sys->exc_injected = false;
+	sys->exc_has_payload = false;
+	sys->exc_payload = 0;
+	cpu->exc_nr = vec;
+	cpu->exc_has_error = has_err;
+	cpu->exc_error = err;
+}
+
 bool x86_deliver_pending(struct x86_cpu *cpu)
 {
 	if (!cpu->exc_pending)
 		return true;
+	/* A pending exception's payload reaches CR2 / DR6 as it is
+	 * delivered; an injected one has none (it was written before). */
+	x86_exc_deliver_payload(cpu);
+	x86_sys(cpu)->exc_injected = false;
 	cpu->exc_pending = false;
 	return x86_deliver(cpu, cpu->exc_nr, cpu->exc_has_error, cpu->exc_error, false, cpu->rip);
 }

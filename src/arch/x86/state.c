@@ -342,14 +342,45 @@ static bool shadow_now(const struct x86_cpu *cpu)
 	return cpu->shadow && cpu->rip == cpu->shadow_rip;
 }
 
+/* The VM's KVM_CAP_EXCEPTION_PAYLOAD and KVM_CAP_X86_TRIPLE_FAULT_EVENT. */
+static bool payload_enabled(const struct x86_cpu *cpu)
+{
+	return atomic_load(&((struct x86_vm *)cpu->vm->arch_vm)->exception_payload);
+}
+
+static bool triple_fault_enabled(const struct x86_cpu *cpu)
+{
+	return atomic_load(&((struct x86_vm *)cpu->vm->arch_vm)->triple_fault_event);
+}
+
+/* #BP and #OF: KVM has no instruction length to report them with (the
+ * instruction raises them again when it reruns). */
+static bool soft_exception(uint8_t nr)
+{
+	return nr == X86_BP || nr == 4 /* #OF */;
+}
+
 static void get_events(struct x86_cpu *cpu, struct kvm_vcpu_events *e)
 {
+	struct x86_sys *sys = x86_sys(cpu);
+	bool payload = payload_enabled(cpu);
+	bool queued = cpu->exc_pending, injected = queued && sys->exc_injected;
+	/* Without the capability userspace may not carry the payload over:
+	 * it is written to CR2 / DR6 now, and pending reads as injected. */
+	if (queued && !payload)
+		x86_exc_deliver_payload(cpu);
 	memset(e, 0, sizeof(*e));
-	/* Soft exceptions (#BP, #OF) are never left pending here. */
-	e->exception.injected = cpu->exc_pending;
+	if (!soft_exception(cpu->exc_nr)) {
+		e->exception.injected = injected || (queued && !payload);
+		e->exception.pending = queued && !injected && payload;
+	}
 	e->exception.nr = cpu->exc_nr;
 	e->exception.has_error_code = cpu->exc_has_error;
 	e->exception.error_code = cpu->exc_error;
+	if (queued && sys->exc_has_payload) {
+		e->exception_has_payload = 1;
+		e->exception_payload = sys->exc_payload;
+	}
 	e->interrupt.injected = cpu->irq_injected;
 	e->interrupt.nr = cpu->irq_nr;
 	e->interrupt.shadow = shadow_now(cpu) ? cpu->shadow : 0;
@@ -359,27 +390,58 @@ static void get_events(struct x86_cpu *cpu, struct kvm_vcpu_events *e)
 	e->sipi_vector = cpu->sipi_vector;
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
+	if (payload)
+		e->flags |= KVM_VCPUEVENT_VALID_PAYLOAD;
+	if (triple_fault_enabled(cpu)) {
+		e->triple_fault.pending = sys->mce_shutdown;
+		e->flags |= KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	}
 	x86_smm_get_events(cpu, e);
 }
 
-static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e)
+/* Pending (not yet delivered) exceptions and their payloads exist only
+ * with KVM_CAP_EXCEPTION_PAYLOAD and KVM_VCPUEVENT_VALID_PAYLOAD; a
+ * payload goes only with a pending exception. */
+static int exception_in(const struct x86_cpu *cpu, struct kvm_vcpu_events *e)
+{
+	if (e->flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
+		if (!payload_enabled(cpu))
+			return -EINVAL;
+		if (e->exception.pending)
+			e->exception.injected = 0;
+		else
+			e->exception_has_payload = 0;
+	} else {
+		e->exception.pending = 0;
+		e->exception_has_payload = 0;
+	}
+	if ((e->exception.injected || e->exception.pending) &&
+	    (e->exception.nr > 31 || e->exception.nr == X86_NMI))
+		return -EINVAL;
+	return 0;
+}
+
+static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *in)
 {
 	uint32_t ok = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
 		      KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |
 		      KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	struct x86_sys *sys = x86_sys(cpu);
+	struct kvm_vcpu_events ev = *in, *e = &ev;
 	if (e->flags & ~ok)
 		return -EINVAL;
-	/* KVM_CAP_EXCEPTION_PAYLOAD and the triple-fault event are not enabled. */
-	if (e->flags & (KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
-		return -EINVAL;
-	if (e->exception.injected && (e->exception.nr > 31 || e->exception.nr == X86_NMI))
-		return -EINVAL;
+	int r = exception_in(cpu, e);
+	if (r)
+		return r;
 	if (!x86_smm_events_valid(cpu, e))
 		return -EINVAL;   /* INITs are latched while in SMM */
-	cpu->exc_pending = e->exception.injected;
+	cpu->exc_pending = e->exception.injected || e->exception.pending;
+	sys->exc_injected = e->exception.injected;
 	cpu->exc_nr = e->exception.nr;
 	cpu->exc_has_error = e->exception.has_error_code;
 	cpu->exc_error = e->exception.error_code;
+	sys->exc_has_payload = e->exception_has_payload;
+	sys->exc_payload = e->exception_payload;
 	cpu->irq_injected = e->interrupt.injected && !e->interrupt.soft;
 	cpu->irq_nr = e->interrupt.nr;
 	if (e->flags & KVM_VCPUEVENT_VALID_SHADOW) {
@@ -393,6 +455,12 @@ static int set_events(struct x86_cpu *cpu, const struct kvm_vcpu_events *e)
 	if (e->flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR)
 		cpu->sipi_vector = e->sipi_vector;
 	x86_smm_set_events(cpu, e);
+	/* As KVM, this check comes last: what was set above stays set. */
+	if (e->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {
+		if (!triple_fault_enabled(cpu))
+			return -EINVAL;
+		sys->mce_shutdown = e->triple_fault.pending;
+	}
 	return 0;
 }
 
@@ -685,12 +753,11 @@ static long ioc_set_guest_debug(void *obj, void *arg)
 	if (d->control & ~GUESTDBG_VALID)
 		return -EINVAL;
 	if (d->control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
-		if (cpu->exc_pending)
+		/* kvm_is_exception_pending: an injected one does not count. */
+		struct x86_sys *sys = x86_sys(cpu);
+		if ((cpu->exc_pending && !sys->exc_injected) || sys->mce_shutdown)
 			return -EBUSY;
-		cpu->exc_pending = true;
-		cpu->exc_nr = (d->control & KVM_GUESTDBG_INJECT_DB) ? X86_DB : X86_BP;
-		cpu->exc_has_error = false;
-		cpu->exc_error = 0;
+		x86_exc_queue(cpu, (d->control & KVM_GUESTDBG_INJECT_DB) ? X86_DB : X86_BP, false, 0);
 	}
 	cpu->guest_debug = (d->control & KVM_GUESTDBG_ENABLE) ? d->control : 0;
 	if (cpu->guest_debug & KVM_GUESTDBG_USE_HW_BP) {
@@ -820,6 +887,8 @@ long x86_check_extension(struct sk_vm *vm, long ext)
 	case KVM_CAP_XCRS:
 	case KVM_CAP_X86_SMM:
 	case KVM_CAP_DISABLE_QUIRKS:
+	case KVM_CAP_EXCEPTION_PAYLOAD:
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
 		return 1;
 	case KVM_CAP_DISABLE_QUIRKS2:
 		return X86_VALID_QUIRKS;

@@ -69,7 +69,9 @@ struct x86_sys {
 	 * instruction runs again on re-entry and takes run->msr's answer. */
 	struct { bool pending, write; uint32_t index; uint64_t rip; } msr_exit;
 	uint64_t poison_gen;        /* x86_vm.poison_gen this vCPU's TLB matches */
-	bool mce_shutdown;          /* KVM_X86_SET_MCE asked for a shutdown */
+	/* KVM_REQ_TRIPLE_FAULT: KVM_X86_SET_MCE or KVM_SET_VCPU_EVENTS
+	 * (triple_fault.pending) asked for a shutdown at the next entry. */
+	bool mce_shutdown;
 	uint64_t vapic_addr;        /* KVM_SET_VAPIC_ADDR; the TPR is not mirrored there */
 	uint64_t kvmclock_wall_clock, kvmclock_system_time; /* kvmclock.c */
 	uint32_t kvmclock_gen;      /* x86_vm's kvmclock_gen last published */
@@ -80,6 +82,13 @@ struct x86_sys {
 	bool smm;                  /* in System Management Mode: memslot address space 1 */
 	bool smm_inside_nmi;       /* NMIs were already blocked when SMM was entered */
 	_Atomic bool smi_pending;  /* an SMI waits (posted from any thread) */
+	/* The queued exception beyond cpu->exc_* (meaningful while
+	 * cpu->exc_pending): KVM's "injected" (delivery had begun: set so by
+	 * userspace) rather than "pending", and the payload of a pending #PF
+	 * or #DB, written to CR2 / DR6 only at delivery (except.c). */
+	bool exc_injected;
+	bool exc_has_payload;
+	uint64_t exc_payload;
 };
 
 struct x86_vm {
@@ -107,6 +116,8 @@ struct x86_vm {
 	_Atomic uint64_t poison_gen;
 	uint64_t nr_mmu_pages;       /* KVM_SET_NR_MMU_PAGES, 0 = not set (x86.c) */
 	_Atomic uint64_t disabled_quirks; /* KVM_CAP_DISABLE_QUIRKS(2) */
+	_Atomic bool exception_payload;   /* KVM_CAP_EXCEPTION_PAYLOAD */
+	_Atomic bool triple_fault_event;  /* KVM_CAP_X86_TRIPLE_FAULT_EVENT */
 	struct x86_tsc_vm tsc;       /* TSC rate and write matching (tsc.c) */
 };
 
@@ -153,6 +164,13 @@ uint64_t x86_cr4_reserved(struct x86_cpu *cpu);
 /* except.c */
 bool x86_deliver_pending(struct x86_cpu *cpu);
 uint64_t x86_dr6_fixed(void);
+/* kvm_queue_exception: queue vec as pending (not injected, no payload),
+ * merged with an exception already queued as KVM does (#DF, or a triple
+ * fault request after a #DF). */
+void x86_exc_queue(struct x86_cpu *cpu, int vec, bool has_err, uint32_t err);
+/* kvm_deliver_exception_payload: write a queued #PF's / #DB's payload to
+ * CR2 / DR6 now and drop it. */
+void x86_exc_deliver_payload(struct x86_cpu *cpu);
 
 /* msr.c */
 void x86_msr_reset(struct x86_cpu *cpu);

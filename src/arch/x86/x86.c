@@ -101,6 +101,12 @@ static int x86_vm_enable_cap(struct sk_vm *vm, const void *arg)
 		return x86_msr_enable_user_space(vm, cap->args[0]);
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		return x86_msr_enable_platform_info(vm, cap->args[0]);
+	case KVM_CAP_EXCEPTION_PAYLOAD:    /* any value: nonzero is on (state.c) */
+		xv->exception_payload = cap->args[0] != 0;
+		return 0;
+	case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+		xv->triple_fault_event = cap->args[0] != 0;
+		return 0;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > SK_MAX_VCPU_ID)
 			return -EINVAL;

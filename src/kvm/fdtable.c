@@ -8,6 +8,10 @@
  * cache of the last fd looked up instead: the cache owns a reference to the
  * object, and any change to the table bumps an epoch that invalidates every
  * thread's cache. A hit costs no lock and no atomic read-modify-write.
+ *
+ * The seam asks about every close, dup and ioctl of the process, and the
+ * answer is nearly always "not ours": a bitmap of the fds in the table,
+ * read without the lock, gives it at the cost of one atomic load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +30,53 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *table;
 static int table_len;
 static atomic_uint_fast64_t epoch = 1;
+
+/* Bit fd set while table[fd] is in use; changed under the lock. It grows
+ * with the table: the larger copy replaces it, and the old one is kept
+ * (linked from the new) because a reader may still be looking at it; what
+ * it reads there is the table of an instant before, as if it had come
+ * first. */
+struct ownmap {
+	struct ownmap *older;
+	int nbits;
+	_Atomic uint64_t bits[];
+};
+static _Atomic(struct ownmap *) owned;
+
+static bool owned_bit(int fd)
+{
+	struct ownmap *m = atomic_load_explicit(&owned, memory_order_acquire);
+	if (fd < 0 || !m || fd >= m->nbits)
+		return false;
+	uint64_t w = atomic_load_explicit(&m->bits[fd / 64], memory_order_acquire);
+	return (w >> (fd % 64)) & 1;
+}
+
+/* Lock held. */
+static void set_owned_bit(int fd, bool on)
+{
+	struct ownmap *m = atomic_load_explicit(&owned, memory_order_relaxed);
+	uint64_t bit = 1ull << (fd % 64);
+	if (on)
+		atomic_fetch_or_explicit(&m->bits[fd / 64], bit, memory_order_release);
+	else
+		atomic_fetch_and_explicit(&m->bits[fd / 64], ~bit, memory_order_release);
+}
+
+/* Lock held; nbits a multiple of 64. */
+static int grow_owned(int nbits)
+{
+	struct ownmap *old = atomic_load_explicit(&owned, memory_order_relaxed);
+	struct ownmap *m = calloc(1, sizeof(*m) + (size_t)nbits / 8);
+	if (!m)
+		return -ENOMEM;
+	m->older = old;
+	m->nbits = nbits;
+	for (int i = 0; old && i < old->nbits / 64; i++)
+		atomic_init(&m->bits[i], atomic_load_explicit(&old->bits[i], memory_order_relaxed));
+	atomic_store_explicit(&owned, m, memory_order_release);
+	return 0;
+}
 
 struct cache {
 	int fd;
@@ -66,18 +117,21 @@ int sk_fd_install(enum sk_file_kind kind, void *obj, int fd)
 		while (n <= fd)
 			n *= 2;
 		struct entry *t = realloc(table, n * sizeof(*t));
-		if (!t) {
+		if (t)
+			table = t;
+		if (!t || grow_owned(n)) {
 			pthread_mutex_unlock(&lock);
 			return -ENOMEM;
 		}
 		memset(t + table_len, 0, (n - table_len) * sizeof(*t));
-		table = t;
 		table_len = n;
 	}
 	struct entry old = table[fd];
 	table[fd] = (struct entry){kind, obj};
 	if (old.kind)
 		atomic_fetch_add(&epoch, 1);
+	else
+		set_owned_bit(fd, true);
 	pthread_mutex_unlock(&lock);
 	if (old.kind)
 		sk_fd_put(old.kind, old.obj);
@@ -88,6 +142,8 @@ void *sk_fd_get(int fd, enum sk_file_kind *kind)
 {
 	void *obj = NULL;
 	*kind = 0;
+	if (!owned_bit(fd))
+		return NULL;
 	pthread_mutex_lock(&lock);
 	if (fd >= 0 && fd < table_len && table[fd].kind) {
 		*kind = table[fd].kind;
@@ -100,10 +156,7 @@ void *sk_fd_get(int fd, enum sk_file_kind *kind)
 
 bool sk_fd_owned(int fd)
 {
-	pthread_mutex_lock(&lock);
-	bool owned = fd >= 0 && fd < table_len && table[fd].kind;
-	pthread_mutex_unlock(&lock);
-	return owned;
+	return owned_bit(fd);
 }
 
 /* Drop fd's entry (the kernel fd is the caller's business). */
@@ -115,8 +168,10 @@ void sk_fd_remove(int fd)
 		old = table[fd];
 		table[fd] = (struct entry){0};
 	}
-	if (old.kind)
+	if (old.kind) {
+		set_owned_bit(fd, false);
 		atomic_fetch_add(&epoch, 1);
+	}
 	pthread_mutex_unlock(&lock);
 	if (old.kind)
 		sk_fd_put(old.kind, old.obj);

@@ -23,6 +23,7 @@
 #include "mem/memslot.h"
 
 struct sk_arch_ops;
+struct sk_irqfds;
 
 #define SK_MAX_VCPUS 1024    /* KVM_MAX_VCPUS on x86 in 6.1 */
 #define SK_MAX_VCPU_ID 4096  /* KVM_MAX_VCPU_IDS on x86 in 6.1 */
@@ -56,6 +57,7 @@ struct sk_vm {
 	unsigned fork_gen;           /* sk_fork_gen when created: VMs do not cross fork */
 	void *arch_vm;               /* owned by the arch */
 	struct sk_stats stats;       /* KVM_GET_STATS_FD: the generic VM stats */
+	struct sk_irqfds *irqfds;    /* KVM_IRQFD (irqfd.c): made on first assign, or NULL */
 };
 
 /* A vCPU lives as long as its VM: a reference to a vCPU (its fd, an ioctl
@@ -179,6 +181,20 @@ extern _Thread_local sigjmp_buf *sk_guest_fault_jb;
 extern bool sk_trace_on;
 void sk_trace_ioctl(int fd, enum sk_file_kind kind, void *obj, unsigned long cmd,
 		    unsigned long arg, long ret);
+
+/* Start one of softkvm's own threads (irqfd, PIT, timers, control) with
+ * every signal blocked: signals are for the VMM's threads. As
+ * pthread_create (attr may be NULL). */
+static inline int sk_thread_create(pthread_t *t, const pthread_attr_t *attr,
+				   void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(t, attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
 
 /* Raw syscalls for fds, so that the core never re-enters the preload seam. */
 int sk_sys_close(int fd);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -11,12 +12,40 @@
 /* 1: process_vm_* work; -1: they don't, use the fallback; 0: unknown yet. */
 static atomic_int vm_rw_state;
 
+/* The own pid process_vm_* name (getpid is a system call: one per copy
+ * otherwise). 0 until known, and again in a fork's child, which is
+ * another process: a stale pid would copy from the parent's memory.
+ * (vfork and posix_spawn children share the memory and run no fork
+ * handlers; a child made by a raw fork system call is not supported.) */
+static _Atomic pid_t self_pid;
+
+static void forked_child(void)
+{
+	atomic_store_explicit(&self_pid, 0, memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked_child);
+}
+
+static pid_t self(void)
+{
+	pid_t pid = atomic_load_explicit(&self_pid, memory_order_relaxed);
+	if (!pid) {
+		pid = getpid();
+		atomic_store_explicit(&self_pid, pid, memory_order_relaxed);
+	}
+	return pid;
+}
+
 static int copy_vm(void *dst, const void *src, size_t n, int to_user)
 {
 	struct iovec local = {to_user ? (void *)src : dst, n};
 	struct iovec remote = {to_user ? dst : (void *)src, n};
-	ssize_t r = to_user ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0)
-			    : process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	pid_t pid = self();
+	ssize_t r = to_user ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+			    : process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (r == (ssize_t)n)
 		return 0;
 	if (r < 0 && (errno == ENOSYS || errno == EPERM))

@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "softkvm-config.h"
 
 static const char *const reason_names[VMM_MAX_EXIT_REASON] = {
 	[KVM_EXIT_UNKNOWN] = "unknown",
@@ -116,6 +119,89 @@ int vmm_parse_timeout(const char *s, unsigned long *out)
 	*out = strtoul(s, &end, 10);
 	return (errno || end == s || *end || *s == '-' ||
 		*out > 86400ul * 365) ? -1 : 0;
+}
+
+/* "128K", "3G": the largest unit that divides n. */
+static const char *size_text(size_t n, char buf[24])
+{
+	static const char units[] = "GMK";
+	for (int i = 0; i < 3; i++) {
+		size_t u = (size_t)1 << (30 - 10 * i);
+		if (n % u == 0) {
+			snprintf(buf, 24, "%zu%c", n / u, units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, 24, "%zuB", n);
+	return buf;
+}
+
+/* One shared option: -1 to go on, or the status to exit with. */
+static int common_opt(struct vmm_args *a, int c, const char *arg)
+{
+	char lo[24], hi[24];
+	switch (c) {
+	case 'm':
+		if (vmm_parse_size(arg, a->mem_max, &a->mem_size) == 0 &&
+		    a->mem_size >= a->mem_min && a->mem_size % 4096 == 0)
+			return -1;
+		fprintf(stderr, "%s: bad memory size '%s' (a multiple of 4K, %s..%s)\n",
+			a->prog, arg, size_text(a->mem_min, lo), size_text(a->mem_max, hi));
+		return a->error_status;
+	case 'q':
+		a->quiet = true;
+		return -1;
+	case 't':
+		if (vmm_parse_timeout(arg, &a->timeout_s) == 0)
+			return -1;
+		fprintf(stderr, "%s: bad timeout '%s'\n", a->prog, arg);
+		return a->error_status;
+	case 'h':
+		a->usage(stdout);
+		return 0;
+	case 'V':
+		printf("%s %s\n", a->prog, SOFTKVM_VERSION);
+		return 0;
+	}
+	a->usage(stderr);
+	return a->error_status;
+}
+
+int vmm_getopt(struct vmm_args *a, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	static const struct option common[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+	};
+	struct option all[32] = {{0}};
+	char all_short[64];
+	size_t n = 0;
+
+	for (; n < sizeof(common) / sizeof(common[0]); n++)
+		all[n] = common[n];
+	for (const struct option *o = longopts; o && o->name && n < 31; o++)
+		all[n++] = *o;
+	snprintf(all_short, sizeof(all_short), "m:qt:hV%s", shortopts);
+	a->exit = -1;
+	int c;
+	while ((c = getopt_long(argc, argv, all_short, all, NULL)) != -1) {
+		if (c != '?' && c != ':' && strchr(shortopts, c))
+			return c;
+		a->exit = common_opt(a, c, optarg);
+		if (a->exit >= 0)
+			return 0;
+	}
+	if (optind == argc - 1) {
+		a->image = argv[optind];
+	} else {
+		a->usage(stderr);
+		a->exit = a->error_status;
+	}
+	return 0;
 }
 
 volatile sig_atomic_t vmm_stop_signal;

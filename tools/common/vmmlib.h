@@ -6,10 +6,13 @@
 #ifndef VMMLIB_H
 #define VMMLIB_H
 
+#include <getopt.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VMM_MAX_EXIT_REASON 64
 #define VMM_EXIT_ARM_SEA 41	/* upstream's KVM_EXIT_ARM_SEA, newer than 6.1 */
@@ -40,6 +43,26 @@ void vmm_print_exits(const char *prog, const struct vmm_exit_stats *s,
 int vmm_parse_size(const char *s, size_t max, size_t *out);
 /* Whole seconds, at most a year; 0 or -1. */
 int vmm_parse_timeout(const char *s, unsigned long *out);
+
+/* The command line both VMMs share: OPTIONS IMAGE, with -m/--mem SIZE,
+ * -q/--quiet, -t/--timeout S, -h/--help and -V/--version. */
+struct vmm_args {
+	const char *prog;
+	void (*usage)(FILE *out);
+	size_t mem_min, mem_max;    /* --mem's range (a multiple of 4K in it) */
+	int error_status;           /* the exit status for a mistake */
+	size_t mem_size;            /* in: the default */
+	unsigned long timeout_s;    /* 0: none */
+	bool quiet;
+	const char *image;
+	int exit;                   /* >= 0: exit with it now (0 after --help) */
+};
+
+/* getopt_long over the shared options and the VMM's own (shortopts, and
+ * longopts ended by a zero entry, or NULL): returns the VMM's next option
+ * (its argument in optarg), or 0 at the end, a->image or a->exit set. */
+int vmm_getopt(struct vmm_args *a, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
 
 /* SIGINT, SIGTERM, SIGHUP and SIGALRM (armed for timeout_s, 0: none) set
  * vmm_stop_signal and the run's immediate_exit, so a signal that comes

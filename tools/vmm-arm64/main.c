@@ -1,11 +1,6 @@
 /* softkvm-vmm-arm64: run a raw arm64 guest image on KVM (or on softkvm). */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "softkvm-config.h"
 #include "vmm.h"
 
 #define DEFAULT_MEM_SIZE (64ul << 20)
@@ -49,38 +44,24 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "flow", required_argument, NULL, 'f' },
 		{ "linux", no_argument, NULL, 'L' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "append", required_argument, NULL, 'a' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	static struct vmm vmm;
-	size_t mem_size = DEFAULT_MEM_SIZE;
-	unsigned long timeout_s = 0;
+	struct vmm_args a = {
+		.prog = "softkvm-vmm-arm64", .usage = usage,
+		.mem_min = MIN_MEM_SIZE, .mem_max = MAX_MEM_SIZE,
+		.error_status = VMM_STATUS_ERROR, .mem_size = DEFAULT_MEM_SIZE,
+	};
 	const char *initrd = NULL, *cmdline = NULL;
 	bool linux_boot = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "m:qf:Li:a:t:hV", opts, NULL)) != -1) {
+	while ((c = vmm_getopt(&a, argc, argv, "f:Li:a:", opts))) {
 		switch (c) {
-		case 'm':
-			if (vmm_parse_size(optarg, MAX_MEM_SIZE, &mem_size) < 0 ||
-			    mem_size < MIN_MEM_SIZE || mem_size % 4096) {
-				fprintf(stderr, "softkvm-vmm-arm64: bad memory "
-					"size '%s' (a multiple of 4K, 1M..3G)\n",
-					optarg);
-				return VMM_STATUS_ERROR;
-			}
-			break;
-		case 'q':
-			vmm.quiet = true;
-			break;
 		case 'f':
 			vmm.flow = optarg;
 			break;
@@ -93,41 +74,24 @@ int main(int argc, char **argv)
 		case 'a':
 			cmdline = optarg;
 			break;
-		case 't':
-			if (vmm_parse_timeout(optarg, &timeout_s) < 0) {
-				fprintf(stderr, "softkvm-vmm-arm64: bad timeout "
-					"'%s'\n", optarg);
-				return VMM_STATUS_ERROR;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("softkvm-vmm-arm64 %s\n", SOFTKVM_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return VMM_STATUS_ERROR;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
+	if (a.exit >= 0)
+		return a.exit;
+	vmm.quiet = a.quiet;
+	if ((initrd || cmdline) && !linux_boot) {
+		fprintf(stderr, "%s: --initrd and --append go with --linux\n", a.prog);
 		return VMM_STATUS_ERROR;
 	}
 
-	if ((initrd || cmdline) && !linux_boot) {
-		fprintf(stderr, "softkvm-vmm-arm64: --initrd and --append go with --linux\n");
-		return VMM_STATUS_ERROR;
-	}
 	uint64_t entry, dtb = 0;
 	int status = VMM_STATUS_ERROR;
-	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
-	    vmm_load_image(&vmm, argv[optind], &entry) == 0 &&
+	if (vmm_kvm_init(&vmm, a.mem_size) == 0 &&
+	    vmm_load_image(&vmm, a.image, &entry) == 0 &&
 	    (!linux_boot || linux_setup(&vmm, initrd, cmdline, &dtb) == 0) &&
 	    vmm_boot(&vmm, entry, dtb) == 0 && pl011_init(&vmm) == 0 &&
 	    exitdev_init(&vmm) == 0 && flow_init(&vmm) == 0) {
-		status = vmm_run(&vmm, timeout_s);
+		status = vmm_run(&vmm, a.timeout_s);
 		flow_report(&vmm);
 		if (!vmm.quiet)
 			stats_print(&vmm);

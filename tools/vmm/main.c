@@ -1,11 +1,6 @@
 /* softkvm-vmm: run a flat x86 guest image on KVM (or on softkvm). */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "softkvm-config.h"
 #include "vmm.h"
 
 #define DEFAULT_MEM_SIZE (16ul << 20)
@@ -36,62 +31,23 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
 	static struct vmm vmm;
-	size_t mem_size = DEFAULT_MEM_SIZE;
-	unsigned long timeout_s = 0;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "m:qt:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (vmm_parse_size(optarg, MAX_MEM_SIZE, &mem_size) < 0 ||
-			    mem_size < 2 * VMM_LOAD_ADDR || mem_size % 4096) {
-				fprintf(stderr, "softkvm-vmm: bad memory size '%s' "
-					"(a multiple of 4K, at least 128K, at most "
-					"3G)\n", optarg);
-				return VMM_STATUS_ERROR;
-			}
-			break;
-		case 'q':
-			vmm.quiet = true;
-			break;
-		case 't':
-			if (vmm_parse_timeout(optarg, &timeout_s) < 0) {
-				fprintf(stderr, "softkvm-vmm: bad timeout '%s'\n",
-					optarg);
-				return VMM_STATUS_ERROR;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("softkvm-vmm %s\n", SOFTKVM_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return VMM_STATUS_ERROR;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return VMM_STATUS_ERROR;
-	}
+	struct vmm_args a = {
+		.prog = "softkvm-vmm", .usage = usage,
+		.mem_min = 2 * VMM_LOAD_ADDR, .mem_max = MAX_MEM_SIZE,
+		.error_status = VMM_STATUS_ERROR, .mem_size = DEFAULT_MEM_SIZE,
+	};
+	vmm_getopt(&a, argc, argv, "", NULL);   /* no options of its own */
+	if (a.exit >= 0)
+		return a.exit;
+	vmm.quiet = a.quiet;
 
 	int status = VMM_STATUS_ERROR;
-	if (vmm_kvm_init(&vmm, mem_size) == 0 &&
-	    vmm_load_flat(&vmm, argv[optind], VMM_LOAD_ADDR) == 0 &&
+	if (vmm_kvm_init(&vmm, a.mem_size) == 0 &&
+	    vmm_load_flat(&vmm, a.image, VMM_LOAD_ADDR) == 0 &&
 	    vmm_boot_real_mode(&vmm, VMM_LOAD_ADDR) == 0 &&
 	    uart_init(&vmm) == 0 && exitdev_init(&vmm) == 0 &&
-	    vmm_catch_stop_signals("softkvm-vmm", vmm.run, timeout_s) == 0) {
+	    vmm_catch_stop_signals(a.prog, vmm.run, a.timeout_s) == 0) {
 		status = vmm_run(&vmm);
 		if (!vmm.quiet)
 			stats_print(&vmm);

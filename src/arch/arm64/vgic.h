@@ -88,7 +88,6 @@ struct a64_vgic {
 	struct vgic_cpu *cpus[VGIC_V3_MAX_CPUS];   /* by vCPU index */
 	struct vgic_route *routes;   /* KVM_SET_GSI_ROUTING (vgic_irqfd.c) */
 	int nr_routes;
-	struct vgic_irqfds *irqfds;  /* KVM_IRQFD's thread, or NULL */
 };
 
 static inline struct a64_vgic *vgic_of(struct sk_vm *vm)

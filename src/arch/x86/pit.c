@@ -233,9 +233,22 @@ static uint8_t read_counter(struct x86_pit *p, int ch, uint64_t now)
 	}
 }
 
+/* vCPUs read xv->pit without vm->lock: it is published with release and
+ * read with acquire, so a vCPU that sees the PIT sees it initialized. */
+static struct x86_pit *pit_of(struct sk_vm *vm)
+{
+	struct x86_vm *xv = vm->arch_vm;
+	return xv ? __atomic_load_n(&xv->pit, __ATOMIC_ACQUIRE) : NULL;
+}
+
+static void pit_publish(struct x86_vm *xv, struct x86_pit *p)
+{
+	__atomic_store_n(&xv->pit, p, __ATOMIC_RELEASE);
+}
+
 bool x86_pit_claims_port(struct sk_vm *vm, uint16_t port)
 {
-	struct x86_pit *p = ((struct x86_vm *)vm->arch_vm)->pit;
+	struct x86_pit *p = pit_of(vm);
 	if (!p)
 		return false;
 	return (port >= 0x40 && port <= 0x43) || (port == 0x61 && (p->flags & KVM_PIT_SPEAKER_DUMMY));
@@ -243,7 +256,7 @@ bool x86_pit_claims_port(struct sk_vm *vm, uint16_t port)
 
 void x86_pit_pio(struct sk_vm *vm, uint16_t port, bool write, uint32_t *val)
 {
-	struct x86_pit *p = ((struct x86_vm *)vm->arch_vm)->pit;
+	struct x86_pit *p = pit_of(vm);
 	uint64_t now = x86_host_ns();
 	pthread_mutex_lock(&p->lock);
 	struct kvm_pit_channel_state *c2 = &p->s.channels[2];
@@ -287,7 +300,7 @@ long x86_ioc_create_pit2(void *obj, void *arg)
 	const struct kvm_pit_config *cfg = arg;
 	long r = 0;
 	pthread_mutex_lock(&vm->lock);
-	if (xv->pit) {
+	if (pit_of(vm)) {
 		r = -EEXIST;
 		goto out;
 	}
@@ -305,17 +318,12 @@ long x86_ioc_create_pit2(void *obj, void *arg)
 	pthread_cond_init(&p->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	reset(p);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&p->thread, NULL, pit_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e) {
+	if (sk_thread_create(&p->thread, NULL, pit_main, p)) {
 		free(p);
 		r = -ENOMEM;
 		goto out;
 	}
-	xv->pit = p;
+	pit_publish(xv, p);
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return r;
@@ -323,10 +331,10 @@ out:
 
 void x86_pit_destroy(struct sk_vm *vm)
 {
-	struct x86_vm *xv = vm->arch_vm;
-	struct x86_pit *p = xv ? xv->pit : NULL;
+	struct x86_pit *p = pit_of(vm);
 	if (!p)
 		return;
+	pit_publish(vm->arch_vm, NULL);
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_cond_signal(&p->cond);
@@ -335,12 +343,11 @@ void x86_pit_destroy(struct sk_vm *vm)
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
 	free(p);
-	xv->pit = NULL;
 }
 
 long x86_ioc_get_pit2(void *obj, void *arg)
 {
-	struct x86_pit *p = ((struct x86_vm *)((struct sk_vm *)obj)->arch_vm)->pit;
+	struct x86_pit *p = pit_of(obj);
 	if (!p)
 		return -ENXIO;
 	pthread_mutex_lock(&p->lock);
@@ -351,7 +358,7 @@ long x86_ioc_get_pit2(void *obj, void *arg)
 
 long x86_ioc_set_pit2(void *obj, void *arg)
 {
-	struct x86_pit *p = ((struct x86_vm *)((struct sk_vm *)obj)->arch_vm)->pit;
+	struct x86_pit *p = pit_of(obj);
 	const struct kvm_pit_state2 *s = arg;
 	if (!p)
 		return -ENXIO;

@@ -17,7 +17,6 @@
 struct x86_lapic;
 struct x86_irqchip;
 struct x86_pit;
-struct x86_irqfds;
 
 /* KVM's paravirtual interface of one vCPU (pv.c). */
 struct x86_pv {
@@ -99,7 +98,6 @@ struct x86_vm {
 	struct x86_irqchip *irqchip; /* KVM_CREATE_IRQCHIP (irq.h), or NULL */
 	uint32_t bsp_vcpu_id;        /* KVM_SET_BOOT_CPU_ID */
 	struct x86_pit *pit;         /* KVM_CREATE_PIT2 (pit.c), or NULL */
-	struct x86_irqfds *irqfds;   /* KVM_IRQFD (irqfd.c), or NULL */
 	bool x2apic_format;          /* KVM_CAP_X2APIC_API: 32-bit IDs in KVM_GET/SET_LAPIC */
 	uint32_t max_vcpu_ids;       /* KVM_CAP_MAX_VCPU_ID, 0 = not set */
 	_Atomic uint64_t kvmclock_offset; /* kvmclock = host TSC's ns + this (kvmclock.c) */

@@ -387,7 +387,7 @@ static void get_events(struct x86_cpu *cpu, struct kvm_vcpu_events *e)
 	e->nmi.injected = cpu->nmi_injected;
 	e->nmi.pending = cpu->nmi_pending;
 	e->nmi.masked = cpu->nmi_masked;
-	e->sipi_vector = cpu->sipi_vector;
+	e->sipi_vector = 0;   /* KVM never reports it (set only) */
 	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		   KVM_VCPUEVENT_VALID_SMM;
 	if (payload)

@@ -26,6 +26,18 @@
 
 /* ---- the native side ---- */
 
+/* The host runs AVX code: CPUID AVX and OSXSAVE, XCR0 with SSE and AVX. */
+static bool host_avx(void)
+{
+	unsigned a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if ((c & (3u << 27)) != (3u << 27))
+		return false;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 6) == 6;
+}
+
 struct nstate {
 	_Alignas(64) uint8_t fx[512];
 	uint64_t rax, rcx, rdx, rflags, rbx;
@@ -652,7 +664,8 @@ static void xsave_and_ioctls(void)
 	CHECK_EQ(sizeof(struct kvm_xsave), ioctl(s.vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2));
 
 	/* Supported CPUID: FPU MMX FXSR SSE SSE2 / SSE3 SSSE3 SSE4.1/4.2 XSAVE;
-	 * leaf 0xD: x87|SSE, 576 bytes. */
+	 * leaf 0xD: x87|SSE, 576 bytes, and AVX (832) when the host runs it. */
+	bool avx = host_avx();
 	struct kvm_cpuid2 *cp = calloc(1, sizeof(*cp) + 64 * sizeof(struct kvm_cpuid_entry2));
 	if (!CHECK(cp != NULL))
 		return;
@@ -664,12 +677,12 @@ static void xsave_and_ioctls(void)
 		if (e->function == 1) {
 			CHECK_EQ(0x7800001, e->edx & 0x7800001);
 			CHECK_EQ(0x4180201, e->ecx & 0x4180201);
-			CHECK_EQ(0, e->ecx & (1u << 28));   /* no AVX */
+			CHECK_EQ(avx, !!(e->ecx & (1u << 28)));
 		}
 		if (e->function == 0xd && e->index == 0) {
 			seen_d = true;
-			CHECK_EQ(3, e->eax);
-			CHECK_EQ(576, e->ecx);
+			CHECK_EQ(avx ? 7 : 3, e->eax);
+			CHECK_EQ(avx ? 832 : 576, e->ecx);
 		}
 	}
 	CHECK(seen_d);
@@ -688,6 +701,11 @@ static void xsave_and_ioctls(void)
 	free(cp);
 	CHECK_OK(ioctl(s.v.fd, KVM_SET_XCRS, &x));
 	x.xcrs[0].value = 7;
+	if (avx)
+		CHECK_OK(ioctl(s.v.fd, KVM_SET_XCRS, &x));
+	else
+		CHECK_ERRNO(ioctl(s.v.fd, KVM_SET_XCRS, &x), EINVAL);
+	x.xcrs[0].value = 0xf;
 	CHECK_ERRNO(ioctl(s.v.fd, KVM_SET_XCRS, &x), EINVAL);
 	x.xcrs[0].value = 2;
 	CHECK_ERRNO(ioctl(s.v.fd, KVM_SET_XCRS, &x), EINVAL);
@@ -700,7 +718,7 @@ static void xsave_and_ioctls(void)
 	CHECK_OK(ioctl(s.v.fd, KVM_GET_XSAVE, &xs));
 	uint8_t *b = (uint8_t *)xs.region;
 	CHECK_EQ(3, b[512]);
-	b[512] = 4;
+	b[512] = 8;
 	CHECK_ERRNO(ioctl(s.v.fd, KVM_SET_XSAVE, &xs), EINVAL);
 	b[512] = 3;
 	b[520] = 1;

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/fp.h"
 #include "arch/x86/sys.h"
 
 #define BIT(n) (1u << (n))
 
 /* Features the interpreter and the system part implement. Only these are
- * offered; extend here when the interpreter grows (SSE*, CX16...). */
+ * offered; extend here when the interpreter grows. The SIMD sets (SSE*,
+ * AVX, FMA, F16C) only when the host has them (host_simd). */
 #define F1_EDX (BIT(0) /* FPU */ | BIT(2) /* DE */ | BIT(3) /* PSE */ | BIT(4) /* TSC */ | \
 		BIT(5) /* MSR */ | BIT(6) /* PAE */ | BIT(7) /* MCE */ | BIT(8) /* CX8 */ | \
 		BIT(9) /* APIC */ | BIT(11) /* SEP */ | BIT(12) /* MTRR */ | BIT(13) /* PGE */ | \
@@ -21,11 +23,15 @@
 #define F1_ECX (BIT(0) /* SSE3 */ | BIT(9) /* SSSE3 */ | BIT(13) /* CX16 */ | \
 		BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ | BIT(22) /* MOVBE */ | \
 		BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ | BIT(31) /* HYPERVISOR */ | \
-		BIT(21) /* x2APIC */ | BIT(24) /* TSC-deadline (lapic.c) */)
-/* Leaf 0xD: XCR0 may enable x87 and SSE, both in the 576-byte legacy
- * area + header; XSAVEOPT (subleaf 1 EAX bit 0) is XSAVE here. */
-#define XSAVE_SIZE 576
-#define FD1_EAX BIT(0)
+		BIT(21) /* x2APIC */ | BIT(24) /* TSC-deadline (lapic.c) */ | \
+		BIT(12) /* FMA */ | BIT(28) /* AVX */ | BIT(29) /* F16C */)
+/* Leaf 0xD subleaf 1: XSAVEOPT, XSAVEC, XSAVES, as KVM 6.1 offers them
+ * (XGETBV with ECX = 1 is not offered). IA32_XSS: KVM 6.1 supports no
+ * supervisor component (supported_xss = 0). */
+#define FD1_XSAVEC BIT(1)
+#define FD1_XSAVES BIT(3)
+#define FD1_EAX (BIT(0) | FD1_XSAVEC | FD1_XSAVES)
+#define SUPPORTED_XSS 0ull
 #define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(9) /* ERMS */)
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
 #define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
@@ -65,24 +71,35 @@ static uint32_t str4(const char *s)
 static uint32_t host_simd(int reg)
 {
 	const uint32_t simd_ecx = BIT(0) | BIT(9) | BIT(19) | BIT(20) | BIT(26);
+	const uint32_t vex_ecx = BIT(12) | BIT(28) | BIT(29);
 	const uint32_t simd_edx = BIT(23) | BIT(24) | BIT(25) | BIT(26);
 	unsigned a, b, c = 0, d = 0;
 	__get_cpuid(1, &a, &b, &c, &d);
-	return reg == 2 ? (c | ~simd_ecx) : (d | ~simd_edx);
+	/* AVX, FMA, F16C also need the host OS to run AVX code. */
+	if (!x86_host_avx())
+		c &= ~vex_ecx;
+	return reg == 2 ? (c | ~(simd_ecx | vex_ecx)) : (d | ~simd_edx);
 }
 
 /* Fill up to max entries; returns the count, or -1 when max is too small. */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 {
 	static const char brand[49] = "softkvm virtual CPU";
-	struct kvm_cpuid_entry2 t[16];
+	struct kvm_cpuid_entry2 t[20];
 	int n = 0;
 	put(&t[n++], 0, 0, 0, 0xd, str4("Genu"), str4("ntel"), str4("ineI"));
 	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX & host_simd(2), F1_EDX & host_simd(3));
-	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0, F7_EBX, 0, F7_EDX);
-	put(&t[n++], 0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, X86_SUPPORTED_XCR0, XSAVE_SIZE,
-	    XSAVE_SIZE, 0);
-	put(&t[n++], 0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, FD1_EAX, 0, 0, 0);
+	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0,
+	    F7_EBX | (x86_host_avx2() ? BIT(5) /* AVX2 */ : 0), 0, F7_EDX);
+	uint64_t xcr0 = x86_supported_xcr0();
+	uint32_t std = x86_xstate_size(xcr0, false);
+	put(&t[n++], 0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, (uint32_t)xcr0, std, std,
+	    (uint32_t)(xcr0 >> 32));
+	put(&t[n++], 0xd, 1, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, FD1_EAX,
+	    x86_xstate_size(xcr0 | SUPPORTED_XSS, true), (uint32_t)SUPPORTED_XSS,
+	    (uint32_t)(SUPPORTED_XSS >> 32));
+	if (xcr0 & 4)   /* AVX: 256 bytes at 576, user state, not 64-byte aligned */
+		put(&t[n++], 0xd, 2, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 256, 576, 0, 0);
 	put(&t[n++], 0x40000000, 0, 0, 0x40000001, str4("KVMK"), str4("VMKV"), str4("M\0\0\0"));
 	put(&t[n++], 0x40000001, 0, 0, KVM_PV_FEATURES, 0, 0, 0);
 	put(&t[n++], 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
@@ -110,6 +127,7 @@ int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n)
 	free(cpu->cpuid);
 	cpu->cpuid = copy;
 	cpu->ncpuid = n;
+	x86_cpuid_runtime(cpu, cpu->cpuid, n);
 	x86_pv_cpuid_changed(cpu);
 	return 0;
 }
@@ -146,12 +164,68 @@ static const struct kvm_cpuid_entry2 *out_of_range(const struct x86_cpu *cpu, ui
 	return find(cpu, basic->eax, idx);
 }
 
+uint64_t x86_supported_xcr0(void)
+{
+	return X86_SUPPORTED_XCR0 | (x86_host_avx() ? 4 : 0);
+}
+
+/* Bytes an XSAVE area needs for the components in bv: the legacy region
+ * and header, then AVX (component 2) at 576 in both formats. */
+uint32_t x86_xstate_size(uint64_t bv, bool compacted)
+{
+	(void)compacted;
+	return bv & 4 ? 576 + 256 : 576;
+}
+
 uint64_t x86_guest_supported_xcr0(const struct x86_cpu *cpu)
 {
 	const struct kvm_cpuid_entry2 *e = find(cpu, 0xd, 0);
 	if (!e)
 		return 0;
-	return ((uint64_t)e->edx << 32 | e->eax) & X86_SUPPORTED_XCR0;
+	return ((uint64_t)e->edx << 32 | e->eax) & x86_supported_xcr0();
+}
+
+bool x86_guest_has_xsaves(const struct x86_cpu *cpu)
+{
+	const struct kvm_cpuid_entry2 *e = find(cpu, 0xd, 1);
+	return e && (e->eax & FD1_XSAVES);
+}
+
+/* Leaf 0xD's sizes follow XCR0 (kvm_update_cpuid_runtime): subleaf 0 EBX
+ * the standard size, subleaf 1 EBX the compacted one when XSAVEC or
+ * XSAVES is there (6.1 counts XCR0 only there, not IA32_XSS). */
+static void xsave_runtime(const struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e,
+			  const struct kvm_cpuid_entry2 *d0, const struct kvm_cpuid_entry2 *d1,
+			  uint32_t out[4])
+{
+	if (e == d0)
+		out[1] = x86_xstate_size(cpu->xcr0, false);
+	if (e == d1 && (e->eax & (FD1_XSAVEC | FD1_XSAVES)))
+		out[1] = x86_xstate_size(cpu->xcr0, true);
+}
+
+static const struct kvm_cpuid_entry2 *find_in(const struct kvm_cpuid_entry2 *t, int n,
+					      uint32_t fn, uint32_t idx)
+{
+	for (int i = 0; i < n; i++)
+		if (t[i].function == fn &&
+		    (t[i].index == idx || !(t[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)))
+			return &t[i];
+	return NULL;
+}
+
+/* The stored table as KVM keeps it, so that KVM_GET_CPUID2 shows the
+ * sizes the guest reads; after XSETBV and KVM_SET_CPUID2. */
+void x86_cpuid_runtime(const struct x86_cpu *cpu, struct kvm_cpuid_entry2 *t, int n)
+{
+	const struct kvm_cpuid_entry2 *d0 = find_in(t, n, 0xd, 0), *d1 = find_in(t, n, 0xd, 1);
+	for (int i = 0; i < n; i++) {
+		if (t[i].function != 0xd)
+			continue;
+		uint32_t out[4] = { t[i].eax, t[i].ebx, t[i].ecx, t[i].edx };
+		xsave_runtime(cpu, &t[i], d0, d1, out);
+		t[i].ebx = out[1];
+	}
 }
 
 void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
@@ -178,6 +252,8 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t ou
 	out[1] = e->ebx;
 	out[2] = e->ecx;
 	out[3] = e->edx;
+	if (fn == 0xd)
+		xsave_runtime(cpu, e, find(cpu, 0xd, 0), find(cpu, 0xd, 1), out);
 	if (fn == 1) {
 		/* Bits that follow guest state (kvm_update_cpuid_runtime). */
 		if (!(cpu->apic_base & 0x800))

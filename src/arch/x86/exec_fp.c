@@ -1,4 +1,5 @@
-/* x87, MMX and SSE instructions: run on the host through their stubs.
+/* x87, MMX, SSE and AVX instructions: run on the host through their
+ * stubs (AVX2 gathers in C, below).
  *
  * Order of effects: availability (#UD/#NM), pending x87 exception (#MF),
  * memory operand address and alignment (#GP/#SS/#PF), memory read; the
@@ -21,8 +22,24 @@ static bool x87_pending(const struct x86_cpu *cpu)
 	return (fsw & 0x80) || (fsw & ~fcw & 0x3f);
 }
 
+/* VEX: CR0.EM and CR4.OSFXSR do not matter (SDM vol. 2, 2.8); XCR0 must
+ * enable SSE and AVX state. VEX is not recognised in real and virtual-8086
+ * mode. */
+static void vex_check(struct x86_cpu *cpu)
+{
+	if (!(cpu->cr4 & X86_CR4_OSXSAVE) || (cpu->xcr0 & 6) != 6 ||
+	    cpu->mode == X86_MODE_REAL || cpu->mode == X86_MODE_VM86)
+		x86_raise(cpu, X86_UD, false, 0);
+	if (cpu->cr0 & X86_CR0_TS)
+		x86_raise(cpu, X86_NM, false, 0);
+}
+
 void x86_fp_check(struct x86_cpu *cpu, unsigned flags)
 {
+	if (flags & FPF_VEX) {
+		vex_check(cpu);
+		return;
+	}
 	if (flags & (FPF_SSE | FPF_MMX)) {
 		if (cpu->cr0 & X86_CR0_EM)
 			x86_raise(cpu, X86_UD, false, 0);
@@ -67,13 +84,17 @@ static inline uint64_t flags_out(uint64_t ax)
 
 /* Run the stub on copies of the state; the copies are committed by the
  * caller. *mx: the guest's MXCSR in, the flags this instruction raised
- * out. x87/MMX instructions get the whole FPU, the rest only XMM/MXCSR. */
+ * out. x87/MMX instructions get the whole FPU, AVX ones whole YMM
+ * registers when upper halves matter (ymmh non-NULL), the rest only
+ * XMM/MXCSR. */
 static uint32_t run_stub(const struct x86_fpinfo *d, struct x86_fp_ctx *c, uint8_t *img,
-			 uint32_t mx)
+			 uint32_t mx, uint8_t *ymmh)
 {
 	/* All masked, flags clear: the flags after are this instruction's. */
 	uint32_t m = (mx | 0x1f80) & ~0x3fu;
-	if (d->flags & (FPF_X87 | FPF_MMX)) {
+	if (ymmh) {
+		x86_avx_host_run(c, img + FX_XMM, &m, ymmh);
+	} else if (d->flags & (FPF_X87 | FPF_MMX)) {
 		put32(img + FX_MXCSR, m);
 		x86_fp_host_run(c, img);
 		m = get32(img + FX_MXCSR);
@@ -83,9 +104,59 @@ static uint32_t run_stub(const struct x86_fpinfo *d, struct x86_fp_ctx *c, uint8
 	return m & 0x3f;
 }
 
+/* Byte off (0..31) of YMM register r: the low half lives in the FXSAVE
+ * image, the high half in ymmh. */
+static uint8_t *ymm_byte(struct x86_cpu *cpu, unsigned r, unsigned off)
+{
+	return off < 16 ? cpu->fxsave + FX_XMM + 16 * r + off : cpu->ymmh + 16 * r + off - 16;
+}
+
+/* AVX2 gathers, element by element in order: each element whose mask
+ * element has its top bit set is loaded, then its mask element cleared,
+ * straight into the registers, so a fault on a later element leaves the
+ * earlier ones done (the instruction restarts from there). At the end
+ * the mask is zero and the destination bytes beyond the gathered
+ * elements (bits 255:128 for 128-bit forms) are zeroed. */
+static int gather(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	const struct x86_fpinfo *d = i->fp;
+	x86_fp_check(cpu, d->flags);
+	unsigned es = d->g.esize, is = d->g.isize;
+	uint64_t amask = d->g.abits >= 64 ? ~0ull : (1ull << d->g.abits) - 1;
+	uint64_t base = x86_ea(cpu, i, &i->op[0]);
+	for (unsigned j = 0; j < d->g.n; j++) {
+		if (!(*ymm_byte(cpu, d->g.mask, j * es + es - 1) & 0x80))
+			continue;
+		int64_t idx;
+		if (is == 4) {
+			int32_t v;
+			memcpy(&v, ymm_byte(cpu, d->g.index, j * 4), 4);
+			idx = v;
+		} else {
+			memcpy(&idx, ymm_byte(cpu, d->g.index, j * 8), 8);
+		}
+		uint64_t ea = (base + (uint64_t)idx * d->g.scale) & amask;
+		uint64_t lin = x86_linear(cpu, i->op[0].seg, ea, es, X86_ACC_READ);
+		uint8_t v[8];
+		x86_read_lin_buf(cpu, lin, v, es);
+		if (j * es >= 16)
+			cpu->ymm_inuse = true;
+		memcpy(ymm_byte(cpu, d->g.dst, j * es), v, es);
+		memset(ymm_byte(cpu, d->g.mask, j * es), 0, es);
+	}
+	for (unsigned k = 0; k < 32; k++)
+		*ymm_byte(cpu, d->g.mask, k) = 0;
+	for (unsigned k = d->g.n * es; k < 32; k++)
+		*ymm_byte(cpu, d->g.dst, k) = 0;
+	x86_ymm_recount(cpu);
+	return X86_NEXT;
+}
+
 int x86_h_fp(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	const struct x86_fpinfo *d = i->fp;
+	if (d->flags & FPF_GATHER)
+		return gather(cpu, i);
 	x86_fp_check(cpu, d->flags);
 	_Alignas(64) uint8_t img[512];
 	_Alignas(16) uint8_t buf[128];
@@ -94,7 +165,7 @@ int x86_h_fp(struct x86_cpu *cpu, const struct x86_insn *i)
 		ea = x86_ea(cpu, i, &i->op[0]);
 		lin = x86_linear(cpu, i->op[0].seg, ea, d->msize,
 				 (d->flags & FPF_MW) ? X86_ACC_WRITE : X86_ACC_READ);
-		if ((d->flags & FPF_ALIGN) && (lin & 15))
+		if ((d->flags & FPF_ALIGN) && (lin & (d->msize - 1u)))
 			x86_raise(cpu, X86_GP, true, 0);
 		if (d->flags & FPF_MR)
 			x86_read_lin_buf(cpu, lin, buf, d->msize);
@@ -112,8 +183,14 @@ int x86_h_fp(struct x86_cpu *cpu, const struct x86_insn *i)
 		memcpy(img, cpu->fxsave, 512);
 	else
 		memcpy(img + FX_XMM, cpu->fxsave + FX_XMM, 256);
+	/* YMM upper halves only when in use or touched: VEX.128 code on
+	 * zero upper halves leaves them zero. */
+	_Alignas(16) uint8_t ymmh[256];
+	bool ymm = (d->flags & FPF_YMM) || ((d->flags & FPF_VEX) && cpu->ymm_inuse);
+	if (ymm)
+		memcpy(ymmh, cpu->ymmh, 256);
 	uint32_t mx = get32(cpu->fxsave + FX_MXCSR) & X86_MXCSR_MASK;
-	uint32_t raised = run_stub(d, &c, img, mx);
+	uint32_t raised = run_stub(d, &c, img, mx, ymm ? ymmh : NULL);
 	if (raised & ~(mx >> 7)) {
 		put32(cpu->fxsave + FX_MXCSR, mx | raised);
 		simd_fault(cpu);
@@ -130,8 +207,13 @@ int x86_h_fp(struct x86_cpu *cpu, const struct x86_insn *i)
 		}
 		memcpy(cpu->fxsave, img, 512);
 	} else {
-		memcpy(cpu->fxsave + FX_XMM, img + FX_XMM, 256);
+		/* Outside 64-bit mode VEX code cannot reach registers 8-15
+		 * (VZEROALL/VZEROUPPER leave them), the host stub could. */
+		unsigned nb = (d->flags & FPF_VEX) && cpu->mode != X86_MODE_LONG64 ? 128 : 256;
+		memcpy(cpu->fxsave + FX_XMM, img + FX_XMM, nb);
 		put32(cpu->fxsave + FX_MXCSR, mx | raised);
+		if (ymm)
+			x86_ymm_commit(cpu, ymmh, nb);
 	}
 	if (d->gpr_w & 1)
 		x86_op_write(cpu, i, &i->op[1], c.rax);

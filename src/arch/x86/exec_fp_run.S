@@ -1,4 +1,4 @@
-/* Host runners for the x87/MMX/SSE stubs (fp.h).
+/* Host runners for the x87/MMX/SSE/AVX stubs (fp.h).
  *
  * struct x86_fp_ctx: rax 0, rcx 8, rdx 16, flags 24, mem 32, stub 40.
  * flags holds the status flags as LAHF/SETO leave them in AX (AH: SF ZF
@@ -138,5 +138,70 @@ x86_sse_host_run:
 	ret
 	.cfi_endproc
 	.size x86_sse_host_run, .-x86_sse_host_run
+
+/* void x86_avx_host_run(struct x86_fp_ctx *c, void *xmm, uint32_t *mxcsr,
+ *                       void *ymmh)
+ * AVX: YMM0-15 from/to xmm (bits 127:0) and ymmh (bits 255:128), both
+ * 256 bytes, 16-byte aligned; MXCSR as above. All vector registers are
+ * caller-saved; VZEROUPPER at the end keeps the host's SSE code free of
+ * transition penalties. */
+	.globl x86_avx_host_run
+	.hidden x86_avx_host_run
+	.type x86_avx_host_run, @function
+x86_avx_host_run:
+	.cfi_startproc
+	push %rbx
+	.cfi_adjust_cfa_offset 8
+	push %r12
+	.cfi_adjust_cfa_offset 8
+	push %r13
+	.cfi_adjust_cfa_offset 8
+	push %r14
+	.cfi_adjust_cfa_offset 8
+	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	mov %rdi, %rbx
+	mov %rsi, %r12
+	mov %rdx, %r13
+	mov %rcx, %r14
+	stmxcsr (%rsp)
+	ldmxcsr (%r13)
+	.irp k, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vmovdqa \k*16(%r12), %xmm\k
+	vinsertf128 $1, \k*16(%r14), %ymm\k, %ymm\k
+	.endr
+	mov 0(%rbx), %rax
+	mov 8(%rbx), %rcx
+	mov 16(%rbx), %rdx
+	mov 32(%rbx), %rsi
+	mov %rsi, %rdi
+	call *40(%rbx)
+	mov %rax, 0(%rbx)
+	lahf
+	seto %al
+	movzwl %ax, %eax
+	mov %rax, 24(%rbx)
+	mov %rcx, 8(%rbx)
+	mov %rdx, 16(%rbx)
+	.irp k, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vmovdqa %xmm\k, \k*16(%r12)
+	vextractf128 $1, %ymm\k, \k*16(%r14)
+	.endr
+	stmxcsr (%r13)
+	ldmxcsr (%rsp)
+	vzeroupper
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	pop %r14
+	.cfi_adjust_cfa_offset -8
+	pop %r13
+	.cfi_adjust_cfa_offset -8
+	pop %r12
+	.cfi_adjust_cfa_offset -8
+	pop %rbx
+	.cfi_adjust_cfa_offset -8
+	ret
+	.cfi_endproc
+	.size x86_avx_host_run, .-x86_avx_host_run
 
 	.section .note.GNU-stack, "", @progbits

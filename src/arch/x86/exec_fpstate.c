@@ -1,10 +1,11 @@
-/* FPU state as a whole: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, XSAVE/XSAVEOPT/
- * XRSTOR (standard form; XCR0 may enable x87 and SSE only).
+/* FPU state as a whole: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, the XSAVE family
+ * (XSAVE, XSAVEOPT, XSAVEC, XSAVES, XRSTOR in both forms, XRSTORS) and
+ * XSETBV's checks (SDM vol. 1 ch. 13).
  *
  * cpu->fxsave is kept in the 64-bit FXSAVE layout; the forms without
  * REX.W store FIP/FDP as 32-bit offsets with a selector beside them.
- * XINUSE is taken as "everything in use", which XSAVE allows.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "arch/x86/fp.h"
@@ -124,64 +125,214 @@ int x86_h_fxrstor(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
-static uint64_t xsave_check(struct x86_cpu *cpu)
+/* sub of the XSAVE family: bit 0 REX.W, bits 2:1 the kind. */
+enum { XK_STD = 0, XK_C = 1, XK_S = 2 };
+enum { XS_AVX = 576, XS_MAX = 576 + 256, BV_COMPACT = 63 };
+
+/* XINUSE: x87 and SSE are taken as always in use (the SDM allows it); AVX
+ * as ymm_inuse, which is false only when YMM_H is all zero. */
+static uint64_t xinuse(const struct x86_cpu *cpu)
 {
+	return 3 | (cpu->ymm_inuse ? 4 : 0);
+}
+
+/* Faults before the memory operand: #UD (no XSAVES in CPUID, OSXSAVE
+ * clear), #NM (TS), #GP (XSAVES/XRSTORS at CPL > 0). Returns RFBM. */
+static uint64_t xsave_check(struct x86_cpu *cpu, unsigned kind)
+{
+	if (kind == XK_S && !x86_guest_has_xsaves(cpu))
+		x86_raise(cpu, X86_UD, false, 0);
 	if (!(cpu->cr4 & X86_CR4_OSXSAVE))
 		x86_raise(cpu, X86_UD, false, 0);
 	if (cpu->cr0 & X86_CR0_TS)
 		x86_raise(cpu, X86_NM, false, 0);
+	if (kind == XK_S && cpu->cpl != 0)
+		x86_raise(cpu, X86_GP, true, 0);
 	uint64_t mask = (uint32_t)cpu->gpr[X86_RAX] | (cpu->gpr[X86_RDX] << 32);
-	return mask & cpu->xcr0;
+	return mask & (cpu->xcr0 | (kind == XK_S ? cpu->xss : 0));
 }
 
+/* XMM8-15 and YMM8_H-15_H exist only in 64-bit mode: outside it the
+ * save instructions leave their bytes alone and the restores their
+ * registers. */
+static unsigned vec_bytes(const struct x86_cpu *cpu)
+{
+	return cpu->mode == X86_MODE_LONG64 ? 256 : 128;
+}
+
+void x86_ymm_recount(struct x86_cpu *cpu)
+{
+	uint8_t any = 0;
+	for (unsigned k = 0; k < sizeof(cpu->ymmh); k++)
+		any |= cpu->ymmh[k];
+	cpu->ymm_inuse = any != 0;
+}
+
+void x86_ymm_commit(struct x86_cpu *cpu, const uint8_t *ymmh, unsigned n)
+{
+	memcpy(cpu->ymmh, ymmh, n);
+	x86_ymm_recount(cpu);
+}
+
+/* XSAVE/XSAVEOPT (standard form; XSAVEOPT without its optimisations),
+ * XSAVEC and XSAVES (compacted form, init optimisation). */
 int x86_h_xsave(struct x86_cpu *cpu, const struct x86_insn *i)
 {
-	uint64_t rfbm = xsave_check(cpu);
-	uint64_t lin = state_addr(cpu, i, XSAVE_SIZE, 64, X86_ACC_WRITE);
-	uint8_t area[XSAVE_SIZE], mine[416];
-	x86_read_lin_buf(cpu, lin, area, sizeof(area));
-	legacy_out(cpu, mine, i->sub);
-	if (rfbm & 1) {
+	unsigned kind = i->sub >> 1;
+	uint64_t rfbm = xsave_check(cpu, kind);
+	bool compact = kind != XK_STD;
+	unsigned size = x86_xstate_size(rfbm, compact);
+	uint64_t lin = state_addr(cpu, i, size, 64, X86_ACC_WRITE);
+	uint8_t area[XS_MAX], mine[416];
+	x86_read_lin_buf(cpu, lin, area, size);
+	legacy_out(cpu, mine, i->sub & 1);
+	/* XSAVEC/XSAVES skip components not in use; their XSTATE_BV is
+	 * written whole. */
+	uint64_t save = compact ? rfbm & xinuse(cpu) : rfbm;
+	unsigned vb = vec_bytes(cpu);
+	if (save & 1) {
 		memcpy(area, mine, 24);
 		memcpy(area + FX_ST, mine + FX_ST, 128);
 	}
-	if (rfbm & 2) {
+	/* MXCSR goes with SSE, and in the standard form with AVX as well;
+	 * XSAVEC/XSAVES store it even when SSE is not in use. */
+	if (rfbm & (compact ? 2 : 6))
 		memcpy(area + FX_MXCSR, mine + FX_MXCSR, 8);
-		memcpy(area + FX_XMM, mine + FX_XMM, 256);
+	if (save & 2)
+		memcpy(area + FX_XMM, mine + FX_XMM, vb);
+	if (save & 4)
+		memcpy(area + XS_AVX, cpu->ymmh, vb);
+	if (compact) {
+		put64(area + XSAVE_HDR, rfbm & xinuse(cpu));
+		put64(area + XSAVE_HDR + 8, rfbm | 1ull << BV_COMPACT);
+	} else {
+		uint64_t bv = get64(area + XSAVE_HDR);
+		put64(area + XSAVE_HDR, (bv & ~rfbm) | (rfbm & xinuse(cpu)));
 	}
-	uint64_t bv = get64(area + XSAVE_HDR);
-	put64(area + XSAVE_HDR, (bv & ~rfbm) | rfbm);
-	x86_write_lin_buf(cpu, lin, area, sizeof(area));
+	x86_write_lin_buf(cpu, lin, area, size);
 	return X86_NEXT;
 }
 
+/* The header checks of XRSTOR/XRSTORS (SDM 13.8, 13.12); false: #GP. */
+static bool header_ok(const struct x86_cpu *cpu, const uint8_t *hdr, unsigned kind)
+{
+	uint64_t bv = get64(hdr), comp = get64(hdr + 8);
+	bool compact = comp >> BV_COMPACT;
+	if (kind == XK_S && !compact)
+		return false;
+	if (!compact)
+		return !(bv & ~cpu->xcr0) && !comp && !get64(hdr + 16);
+	uint64_t layout = comp & ~(1ull << BV_COMPACT);
+	if (layout & ~(cpu->xcr0 | (kind == XK_S ? cpu->xss : 0)))
+		return false;
+	if (bv & ~layout)
+		return false;
+	for (unsigned k = 16; k < 64; k++)
+		if (hdr[k])
+			return false;
+	return true;
+}
+
+/* XRSTOR (standard or compacted form, as XCOMP_BV[63] says) and XRSTORS. */
 int x86_h_xrstor(struct x86_cpu *cpu, const struct x86_insn *i)
 {
-	uint64_t rfbm = xsave_check(cpu);
+	unsigned kind = i->sub >> 1;
+	uint64_t rfbm = xsave_check(cpu, kind);
+	uint64_t ea = x86_ea(cpu, i, &i->op[0]);
 	uint64_t lin = state_addr(cpu, i, XSAVE_SIZE, 64, X86_ACC_READ);
-	uint8_t area[XSAVE_SIZE];
-	x86_read_lin_buf(cpu, lin, area, sizeof(area));
+	uint8_t area[XS_MAX];
+	x86_read_lin_buf(cpu, lin, area, XSAVE_SIZE);
+	if (!header_ok(cpu, area + XSAVE_HDR, kind))
+		x86_raise(cpu, X86_GP, true, 0);
 	uint64_t bv = get64(area + XSAVE_HDR);
-	uint32_t mx = get32(area + FX_MXCSR);
-	/* Standard form only: XCOMP_BV and the next 8 bytes are zero. */
-	if ((bv & ~cpu->xcr0) || get64(area + XSAVE_HDR + 8) || get64(area + XSAVE_HDR + 16))
+	bool compact = get64(area + XSAVE_HDR + 8) >> BV_COMPACT;
+	uint64_t load = rfbm & bv;
+	if (load & 4) {
+		/* AVX sits at 576 in both forms: it is the first extended
+		 * component, and XCOMP_BV has it whenever XSTATE_BV does. */
+		x86_linear(cpu, i->op[0].seg, ea, XS_MAX, X86_ACC_READ);
+		x86_read_lin_buf(cpu, lin + XS_AVX, area + XS_AVX, 256);
+	}
+	/* MXCSR: the standard form loads it with SSE or AVX requested; the
+	 * compacted form with SSE, from the area only when XSTATE_BV[1]. */
+	uint32_t mx = get32(cpu->fxsave + FX_MXCSR);
+	if (compact ? (rfbm & 2) : (rfbm & 6))
+		mx = (!compact || (bv & 2)) ? get32(area + FX_MXCSR) : 0x1f80;
+	if (mx & ~X86_MXCSR_MASK)
 		x86_raise(cpu, X86_GP, true, 0);
-	if ((rfbm & 2) && (mx & ~X86_MXCSR_MASK))
-		x86_raise(cpu, X86_GP, true, 0);
+	unsigned vb = vec_bytes(cpu);
 	if (rfbm & 1) {
 		if (bv & 1)
-			x87_in(cpu, area, i->sub);
+			x87_in(cpu, area, i->sub & 1);
 		else
 			x87_init(cpu);
 	}
+	memcpy(cpu->fxsave + FX_MXCSR, &mx, 4);
 	if (rfbm & 2) {
-		memcpy(cpu->fxsave + FX_MXCSR, &mx, 4);
 		if (bv & 2)
-			memcpy(cpu->fxsave + FX_XMM, area + FX_XMM, 256);
+			memcpy(cpu->fxsave + FX_XMM, area + FX_XMM, vb);
 		else
-			memset(cpu->fxsave + FX_XMM, 0, 256);
+			memset(cpu->fxsave + FX_XMM, 0, vb);
+	}
+	if (rfbm & 4) {
+		if (bv & 4)
+			memcpy(cpu->ymmh, area + XS_AVX, vb);
+		else
+			memset(cpu->ymmh, 0, vb);
+		x86_ymm_recount(cpu);
 	}
 	return X86_NEXT;
+}
+
+/* KVM_GET_XSAVE(2): the standard format; XSTATE_BV has x87 and SSE, and
+ * AVX while in use; the software bytes a host with softkvm's XCR0 writes. */
+void x86_xsave_uabi_get(const struct x86_cpu *cpu, uint8_t *r)
+{
+	uint64_t xf = x86_supported_xcr0();
+	uint32_t size = x86_xstate_size(xf, false);
+	memset(r, 0, sizeof(struct kvm_xsave));
+	memcpy(r, cpu->fxsave, 416);
+	uint32_t mxmask = X86_MXCSR_MASK;
+	memcpy(r + FX_MXCSR_MASK, &mxmask, 4);
+	uint32_t sw[2] = { 0x46505853, size + 4 };   /* FP_XSTATE_MAGIC1, extended size */
+	memcpy(r + 464, sw, 8);
+	put64(r + 472, xf);
+	memcpy(r + 480, &size, 4);
+	put64(r + XSAVE_HDR, xinuse(cpu) & xf);
+	if (xf & 4)
+		memcpy(r + XS_AVX, cpu->ymmh, 256);
+}
+
+/* KVM_SET_XSAVE: standard format with known features only; components
+ * absent from XSTATE_BV return to their initial state. */
+int x86_xsave_uabi_set(struct x86_cpu *cpu, const uint8_t *r)
+{
+	uint64_t bv = get64(r + XSAVE_HDR);
+	uint32_t mx = get32(r + FX_MXCSR);
+	if (bv & ~x86_supported_xcr0())
+		return -EINVAL;
+	for (unsigned k = 8; k < 64; k++)
+		if (r[XSAVE_HDR + k])
+			return -EINVAL;
+	if ((bv & 6) && (mx & ~X86_MXCSR_MASK))
+		return -EINVAL;
+	if (bv & 1)
+		x87_in(cpu, r, true);
+	else
+		x87_init(cpu);
+	if (!(bv & 6))
+		mx = 0x1f80;
+	memcpy(cpu->fxsave + FX_MXCSR, &mx, 4);
+	if (bv & 2)
+		memcpy(cpu->fxsave + FX_XMM, r + FX_XMM, 256);
+	else
+		memset(cpu->fxsave + FX_XMM, 0, 256);
+	if (bv & 4)
+		memcpy(cpu->ymmh, r + XS_AVX, 256);
+	else
+		memset(cpu->ymmh, 0, 256);
+	x86_ymm_recount(cpu);
+	return 0;
 }
 
 bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t v)
@@ -191,5 +342,6 @@ bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t v)
 	if (v & ~(x86_guest_supported_xcr0(cpu) | 1))
 		return false;
 	cpu->xcr0 = v;
+	x86_cpuid_runtime(cpu, cpu->cpuid, cpu->ncpuid);
 	return true;
 }

@@ -1,11 +1,12 @@
 /* x87, MMX and SSE: instructions run on the host.
  *
- * decode_fp.c rewrites each x87/MMX/SSE instruction into a host stub
+ * decode_fp.c rewrites each x87/MMX/SSE/AVX instruction into a host stub
  * ("insn; ret") whose memory operand is [rsi] (a host buffer) and whose
  * explicit GPR operands are rax (ModRM.reg) and rdx (ModRM.rm). exec_fp.c
- * loads the guest's FXSAVE image into the host FPU around the stub
- * (exec_fp_run.S), so results, flags and exception flags are the host's,
- * bit for bit. The stub runs with every SIMD exception masked; an
+ * loads the guest's FXSAVE image (and for AVX the YMM upper halves, when
+ * they are in use or the instruction is 256-bit) into the host FPU around
+ * the stub (exec_fp_run.S), so results, flags and exception flags are the
+ * host's, bit for bit. The stub runs with every SIMD exception masked; an
  * unmasked one is detected afterwards from MXCSR and becomes #XM with no
  * state changed. Pending x87 exceptions are checked before any waiting
  * instruction runs, so the host never takes #MF.
@@ -28,6 +29,9 @@ enum {
 	FPF_MW = 1 << 5,      /* writes its memory operand */
 	FPF_ALIGN = 1 << 6,   /* 16-byte aligned memory operand (#GP) */
 	FPF_LASTIP = 1 << 7,  /* updates FIP/FOP (and FDP with memory) */
+	FPF_VEX = 1 << 8,     /* VEX: #UD without OSXSAVE or XCR0 SSE|AVX, #NM on TS */
+	FPF_YMM = 1 << 9,     /* reads or writes YMM upper halves (VEX.256, VZERO*) */
+	FPF_GATHER = 1 << 10, /* AVX2 gather, done in C (exec_fp.c); no stub */
 };
 
 /* What an x87/SSE instruction needs beyond struct x86_insn; shared by all
@@ -38,10 +42,14 @@ struct x86_fpinfo {
 	void (*stub)(void);
 	uint32_t rflags_out;  /* status flags the instruction writes */
 	uint16_t msize;       /* memory operand bytes */
-	uint8_t flags;        /* FPF_* */
+	uint16_t flags;       /* FPF_* */
 	uint8_t gpr_w;        /* 1: op[1] written, 2: op[2] written */
 	uint8_t hid_reg;      /* implicit GPR written (RAX/RCX/RDX), or X86_NOREG */
 	uint8_t hid_size;
+	/* FPF_GATHER: destination, mask and VSIB index registers, the scale,
+	 * element and index bytes, elements gathered, destination bytes,
+	 * address bits; op[0] is base + displacement. */
+	struct { uint8_t dst, mask, index, scale, esize, isize, n, dbytes, abits; } g;
 };
 
 /* Register block the host runner loads before the stub and stores after. */
@@ -58,10 +66,18 @@ void x86_fp_host_run(struct x86_fp_ctx *c, void *img);
 /* The same for SSE-only stubs, cheaper: XMM0-15 from/to xmm (256 bytes,
  * 16-byte aligned) and MXCSR from/to *mxcsr; the x87 state untouched. */
 void x86_sse_host_run(struct x86_fp_ctx *c, void *xmm, uint32_t *mxcsr);
+/* The same with whole YMM registers: bits 255:128 from/to ymmh (256
+ * bytes, 16-byte aligned); ends with VZEROUPPER. Needs host AVX. */
+void x86_avx_host_run(struct x86_fp_ctx *c, void *xmm, uint32_t *mxcsr, void *ymmh);
 
-/* decode_fp.c: fill out for an x87/MMX/SSE/FXSAVE/XSAVE instruction.
- * Returns false when zi is not one (or one we do not offer: AVX, 3DNow!,
- * SSE4a, AES...), leaving out untouched. */
+/* decode_fp.c: the host runs AVX code (CPUID AVX, and YMM state enabled
+ * by its OS in XCR0); and AVX2 as well (CPUID.7:EBX bit 5). */
+bool x86_host_avx(void);
+bool x86_host_avx2(void);
+
+/* decode_fp.c: fill out for an x87/MMX/SSE/AVX/FXSAVE/XSAVE instruction.
+ * Returns false when zi is not one (or one we do not offer: AVX-512,
+ * 3DNow!, SSE4a, AES...), leaving out untouched. */
 bool x86_decode_fp(const struct x86_cpu *cpu, const uint8_t *code,
 		   const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo,
 		   struct x86_insn *out);
@@ -70,6 +86,10 @@ bool x86_conv_op(const ZydisDecodedOperand *z, struct x86_op *o);
 
 /* exec_fp.c */
 void x86_fp_check(struct x86_cpu *cpu, unsigned flags);
+/* exec_fpstate.c: the first n bytes of the YMM upper halves, XINUSE[2]
+ * recomputed. */
+void x86_ymm_commit(struct x86_cpu *cpu, const uint8_t *ymmh, unsigned n);
+void x86_ymm_recount(struct x86_cpu *cpu);
 
 /* The FXSAVE image's fields. */
 enum {

@@ -37,6 +37,7 @@
 #define MSR_MTRR_FIX4K 0x268
 #define MSR_PAT 0x277
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_XSS 0xda0
 #define MSR_EFER 0xc0000080
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
@@ -57,6 +58,7 @@ enum {
 	F_CANON = 1u << 0,     /* guest writes must be canonical */
 	F_HOST_ONLY = 1u << 1, /* not accessible to the guest */
 	F_RO = 1u << 2,        /* guest writes #GP; host writes must match */
+	F_XSAVES = 1u << 3,    /* the guest's accesses need XSAVES in its CPUID */
 };
 
 struct msr_desc {
@@ -305,6 +307,16 @@ static bool set_platform_info(struct x86_cpu *cpu, uint32_t idx, uint64_t val, b
 	return true;
 }
 
+/* IA32_XSS: KVM 6.1 supports no supervisor state (supported_xss = 0), so
+ * any set bit fails, for the host too. */
+static bool set_xss(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
+{
+	if (val)
+		return false;
+	cpu->xss = val;
+	return true;
+}
+
 static bool set_misc_features(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	return val == 0;
@@ -337,6 +349,7 @@ static const struct msr_desc msrs[] = {
 	{MSR_MTRR_FIX4K, 8, 0, 0, get_mtrr_fixed, set_mtrr_fixed},
 	{MSR_PAT, 1, 0, CPU(pat), NULL, set_pat},
 	{MSR_MTRR_DEF_TYPE, 1, 0, CPU(mtrr_def_type), NULL, set_mtrr_def},
+	{MSR_XSS, 1, F_XSAVES, CPU(xss), NULL, set_xss},
 	{MSR_EFER, 1, 0, 0, get_efer, set_efer},
 	{MSR_STAR, 1, 0, CPU(star), NULL, NULL},
 	{MSR_LSTAR, 1, F_CANON, CPU(lstar), NULL, NULL},
@@ -443,6 +456,8 @@ static int msr_get(struct x86_cpu *cpu, uint32_t idx, uint64_t *val, bool host)
 		return MSR_UNKNOWN;
 	if (((d->flags & F_HOST_ONLY) && !host) || platform_info_hidden(cpu, idx, host))
 		return MSR_INVAL;
+	if ((d->flags & F_XSAVES) && !host && !x86_guest_has_xsaves(cpu))
+		return MSR_INVAL;
 	if (d->get)
 		return d->get(cpu, idx, val) ? MSR_OK : MSR_INVAL;
 	*val = *storage(cpu, d, idx);
@@ -459,6 +474,8 @@ static int msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 	if (!d)
 		return MSR_UNKNOWN;
 	if ((d->flags & F_HOST_ONLY) && !host)
+		return MSR_INVAL;
+	if ((d->flags & F_XSAVES) && !host && !x86_guest_has_xsaves(cpu))
 		return MSR_INVAL;
 	if (d->flags & F_RO) {
 		uint64_t cur;
@@ -524,6 +541,7 @@ void x86_msr_reset(struct x86_cpu *cpu)
 	cpu->pat = 0x0007040600070406ull;
 	cpu->misc_enable = 0x1800;   /* PEBS and BTS unavailable, as KVM */
 	cpu->spec_ctrl = 0;
+	cpu->xss = 0;
 	cpu->mtrr_def_type = 0;
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));

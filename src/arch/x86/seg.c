@@ -290,12 +290,12 @@ void x86_reset_state(struct x86_cpu *cpu, bool init_only)
 	cpu->gdt.limit = cpu->idt.limit = 0xffff;
 	cpu->cr0 = X86_CR0_ET | X86_CR0_NW | X86_CR0_CD;
 	cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = 0;
-	cpu->xcr0 = 1;
 	cpu->efer = 0;
 	memset(cpu->dr, 0, sizeof(cpu->dr));
 	cpu->dr6 = 0xffff0ff0ull;
 	cpu->dr7 = 0x400;
 	if (!init_only) {
+		cpu->xcr0 = 1;   /* INIT leaves XCR0 alone (KVM, SDM) */
 		memset(cpu->fxsave, 0, sizeof(cpu->fxsave));
 		cpu->fxsave[0] = 0x7f;   /* FCW = 0x37f */
 		cpu->fxsave[1] = 0x03;

@@ -247,58 +247,15 @@ static long ioc_set_fpu(void *obj, void *arg)
 
 /* ---- XSAVE image and XCRs ---- */
 
-enum { XS_HDR = 512, XS_SIZE = 576 };
-
-/* KVM_GET_XSAVE(2): the standard XSAVE layout of x87 + SSE, header with
- * XSTATE_BV = x87|SSE, the software bytes a host with that XCR0 writes. */
+/* KVM_GET_XSAVE(2) / KVM_SET_XSAVE: the image is exec_fpstate.c's. */
 static void get_xsave(struct x86_cpu *cpu, uint8_t *r)
 {
-	memset(r, 0, sizeof(struct kvm_xsave));
-	memcpy(r, cpu->fxsave, 416);
-	uint32_t mxmask = 0xffff;
-	memcpy(r + 28, &mxmask, 4);
-	uint32_t sw[4] = { 0x46505853, XS_SIZE + 4, (uint32_t)X86_SUPPORTED_XCR0, XS_SIZE };
-	memcpy(r + 464, &sw[0], 8);
-	uint64_t xf = X86_SUPPORTED_XCR0;
-	memcpy(r + 472, &xf, 8);
-	memcpy(r + 480, &sw[3], 4);
-	memcpy(r + XS_HDR, &xf, 8);
+	x86_xsave_uabi_get(cpu, r);
 }
 
-/* KVM_SET_XSAVE: the header must be standard form with known features;
- * components absent from XSTATE_BV return to their initial state. */
 static long set_xsave(struct x86_cpu *cpu, const uint8_t *r)
 {
-	uint64_t bv, comp;
-	uint32_t mx;
-	memcpy(&bv, r + XS_HDR, 8);
-	memcpy(&comp, r + XS_HDR + 8, 8);
-	memcpy(&mx, r + 24, 4);
-	if (bv & ~X86_SUPPORTED_XCR0 || comp)
-		return -EINVAL;
-	for (int k = 16; k < 64; k++)
-		if (r[XS_HDR + k])
-			return -EINVAL;
-	if ((bv & 2) && (mx & ~0xffffu))
-		return -EINVAL;
-	if (bv & 1) {
-		memcpy(cpu->fxsave, r, 24);
-		memcpy(cpu->fxsave + 32, r + 32, 128);
-	} else {
-		memset(cpu->fxsave, 0, 24);
-		memset(cpu->fxsave + 32, 0, 128);
-		cpu->fxsave[0] = 0x7f;
-		cpu->fxsave[1] = 0x03;
-	}
-	if (bv & 2) {
-		memcpy(cpu->fxsave + 24, &mx, 4);
-		memcpy(cpu->fxsave + 160, r + 160, 256);
-	} else {
-		uint32_t init = 0x1f80;
-		memcpy(cpu->fxsave + 24, &init, 4);
-		memset(cpu->fxsave + 160, 0, 256);
-	}
-	return 0;
+	return x86_xsave_uabi_set(cpu, r);
 }
 
 static long ioc_get_xsave(void *obj, void *arg)
@@ -662,9 +619,18 @@ static bool cpuid_equal(const struct x86_cpu *cpu, const struct kvm_cpuid_entry2
 
 static long set_cpuid_entries(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n)
 {
-	/* After the first KVM_RUN only an identical table is accepted. */
-	if (x86_sys(cpu)->has_run)
-		return cpuid_equal(cpu, e, n) ? 0 : -EINVAL;
+	/* After the first KVM_RUN only an identical table is accepted, once
+	 * KVM's runtime updates are applied to it (as kvm_set_cpuid). */
+	if (x86_sys(cpu)->has_run) {
+		struct kvm_cpuid_entry2 *c = malloc((n ? n : 1) * sizeof(*e));
+		if (!c)
+			return -ENOMEM;
+		memcpy(c, e, n * sizeof(*e));
+		x86_cpuid_runtime(cpu, c, n);
+		bool eq = cpuid_equal(cpu, c, n);
+		free(c);
+		return eq ? 0 : -EINVAL;
+	}
 	int r = x86_set_cpuid(cpu, e, n);
 	if (r)
 		return r;

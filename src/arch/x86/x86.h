@@ -148,6 +148,12 @@ struct x86_cpu {
 
 	/* x87/SSE, kept in FXSAVE layout (struct kvm_fpu converts from it). */
 	_Alignas(64) uint8_t fxsave[512];
+	/* AVX: YMM0-15 bits 255:128 (XSAVE component 2, its standard
+	 * layout); ymm_inuse is XINUSE[2] (the upper halves may be non-zero).
+	 * xss: IA32_XSS (KVM 6.1 accepts only 0). */
+	_Alignas(16) uint8_t ymmh[256];
+	bool ymm_inuse;
+	uint64_t xss;
 
 	/* MSRs without a home above. */
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
@@ -393,8 +399,24 @@ void x86_cpuid(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t ou
  * allows (KVM's guest_supported_xcr0). */
 #define X86_SUPPORTED_XCR0 3ull
 uint64_t x86_guest_supported_xcr0(const struct x86_cpu *cpu);
+/* The guest's CPUID (exact leaf 0xD subleaf 1, as KVM's guest_cpuid_has)
+ * has XSAVES: guest IA32_XSS accesses and XSAVES/XRSTORS need it. */
+bool x86_guest_has_xsaves(const struct x86_cpu *cpu);
+/* XCR0 bits softkvm can save on this host: x87, SSE, and AVX when the
+ * host has it (cpuid.c). */
+uint64_t x86_supported_xcr0(void);
+/* Bytes of an XSAVE area holding the components in bv (CPUID leaf 0xD's
+ * sizes), standard or compacted format. */
+uint32_t x86_xstate_size(uint64_t bv, bool compacted);
+/* KVM's runtime CPUID updates (leaf 0xD's sizes from XCR0) applied to the
+ * table t of n entries (cpuid.c). */
+void x86_cpuid_runtime(const struct x86_cpu *cpu, struct kvm_cpuid_entry2 *t, int n);
 /* XSETBV / KVM_SET_XCRS with KVM's checks (__kvm_set_xcr); false: refused. */
 bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t val);
+/* KVM_GET_XSAVE(2) / KVM_SET_XSAVE's standard-format image (exec_fpstate.c);
+ * set returns 0 or -EINVAL. */
+void x86_xsave_uabi_get(const struct x86_cpu *cpu, uint8_t *region);
+int x86_xsave_uabi_set(struct x86_cpu *cpu, const uint8_t *region);
 /* TSC as the guest reads it. */
 uint64_t x86_rdtsc(struct x86_cpu *cpu);
 /* VMCALL/VMMCALL (hypercall.c): KVM's answer in RAX (-KVM_ENOSYS for an

@@ -465,6 +465,11 @@ bool x86_decode(const struct x86_cpu *cpu, const uint8_t *code, unsigned avail,
 	if (out->fn == x86_h_shift && out->op[0].kind == OPK_REG &&
 	    (out->nops == 1 || out->op[1].kind == OPK_IMM || out->op[1].kind == OPK_REG))
 		out->fn = x86_shift_fast(out->sub, out->op[0].size);
+	if (out->fn == x86_h_movx || out->fn == x86_h_lea || out->fn == x86_h_setcc) {
+		x86_fn f = x86_data_fast(out);
+		if (f)
+			out->fn = f;
+	}
 	if (out->fn == x86_h_jcc) {
 		out->jcc = 1;
 		out->fn = x86_jcc_fast(out->sub);

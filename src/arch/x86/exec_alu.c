@@ -24,9 +24,11 @@ static inline uint32_t fl_seed(uint64_t f)
 	return (uint32_t)((f & 0xd5) << 8) | ((f & X86_OF) ? 0x7f : 0);
 }
 
+/* AH holds SF ZF 0 AF 0 PF 1 CF (LAHF) and AL is 0 or 1 (SETO), so AL << 11
+ * puts OF in bit 11 and nothing else under the mask. */
 static inline uint64_t fl_back(uint64_t old, uint32_t ax)
 {
-	uint64_t f = ((ax >> 8) & 0xd5) | ((ax & 0xff) ? X86_OF : 0);
+	uint64_t f = (((ax >> 8) & 0xff) | (ax << 11)) & X86_STATUS_FLAGS;
 	return (old & ~(uint64_t)X86_STATUS_FLAGS) | f;
 }
 
@@ -369,7 +371,7 @@ int x86_h_shift(struct x86_cpu *cpu, const struct x86_insn *i)
 			: [x] "+r"(x), "+a"(ax) : "c"(n) : "cc");                \
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		x86_gpr_set(cpu, d, S, x);                                       \
-		return X86_NEXT;                                                 \
+		return x86_thread(cpu, i);                                       \
 	}
 #define SHFAST(name, insn)                                                       \
 	SHFAST1(name, insn, "b", uint8_t, 1) SHFAST1(name, insn, "w", uint16_t, 2) \
@@ -541,16 +543,18 @@ int x86_h_imul(struct x86_cpu *cpu, const struct x86_insn *i)
 }
 
 /* IMUL r, r/m[, imm] with the r/m a full register or memory: one handler
- * per size, the host instruction inline. */
-#define IMULF(sfx, T, S)                                                         \
-	static int imul_r##S(struct x86_cpu *cpu, const struct x86_insn *i)      \
+ * per size, source kind (M) and form (3: with an immediate), the host
+ * instruction inline. */
+#define IMULF1(sfx, T, S, M, THREE)                                              \
+	static int imul_r##S##_##M##THREE(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
 		const struct x86_op *m = &i->op[1];                              \
 		unsigned d = i->op[0].reg;                                       \
-		T src = m->kind == OPK_MEM ? (T)x86_read_fast(cpu, m->seg, x86_ea(cpu, i, m), S) \
-					   : (T)cpu->gpr[m->reg];                \
+		bool slow = false;                                               \
+		T src = M ? (T)x86_read_fs(cpu, m->seg, x86_ea(cpu, i, m), S, &slow) \
+			  : (T)cpu->gpr[m->reg];                                 \
 		T x, y;                                                          \
-		if (i->nops > 2) {                                               \
+		if (THREE) {                                                     \
 			x = src;                                                 \
 			y = (T)i->op[2].val;                                     \
 		} else {                                                         \
@@ -562,9 +566,19 @@ int x86_h_imul(struct x86_cpu *cpu, const struct x86_insn *i)
 			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		x86_gpr_set(cpu, d, S, x);                                       \
-		return X86_NEXT;                                                 \
+		return x86_thread_mem(cpu, i, slow);                             \
 	}
+#define IMULF(sfx, T, S)                                                         \
+	IMULF1(sfx, T, S, 0, 0) IMULF1(sfx, T, S, 0, 1)                         \
+	IMULF1(sfx, T, S, 1, 0) IMULF1(sfx, T, S, 1, 1)
 IMULF("w", uint16_t, 2) IMULF("l", uint32_t, 4) IMULF("q", uint64_t, 8)
+
+/* [size 2, 4, 8][register, memory source][two, three operands] */
+static const x86_fn imul_tab[3][2][2] = {
+	{ { imul_r2_00, imul_r2_01 }, { imul_r2_10, imul_r2_11 } },
+	{ { imul_r4_00, imul_r4_01 }, { imul_r4_10, imul_r4_11 } },
+	{ { imul_r8_00, imul_r8_01 }, { imul_r8_10, imul_r8_11 } },
+};
 
 x86_fn x86_imul_fast(const struct x86_insn *i)
 {
@@ -573,12 +587,9 @@ x86_fn x86_imul_fast(const struct x86_insn *i)
 	    (m->kind != OPK_REG && m->kind != OPK_MEM) ||
 	    (i->nops > 2 && i->op[2].kind != OPK_IMM))
 		return 0;
-	switch (d->size) {
-	case 2: return imul_r2;
-	case 4: return imul_r4;
-	case 8: return imul_r8;
-	default: return 0;
-	}
+	if (d->size != 2 && d->size != 4 && d->size != 8)
+		return 0;
+	return imul_tab[x86_szidx(d->size) - 1][m->kind == OPK_MEM][i->nops > 2];
 }
 
 /* ---- DIV/IDIV: #DE checked here so the host instruction cannot trap ---- */
@@ -998,14 +1009,15 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 	{                                                                        \
 		const struct x86_op *m = &i->op[0];                              \
 		uint64_t off = x86_ea(cpu, i, m);                                \
-		T x = (T)x86_read_fast(cpu, m->seg, off, S);                     \
+		bool slow = false;                                               \
+		T x = (T)x86_read_fs(cpu, m->seg, off, S, &slow);                \
 		uint32_t ax = SEED_##seed(cpu->rflags);                          \
 		__asm__(FLIN_##seed insn sfx " %[y], %[x]" FL_OUT                \
 			: [x] "+r"(x), "+a"(ax) : [y] "r"(y) : "cc");            \
 		if (store)                                                       \
-			x86_write_fast(cpu, m->seg, off, S, x);                  \
+			x86_write_fs(cpu, m->seg, off, S, x, &slow);             \
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
-		return X86_NEXT;                                                 \
+		return x86_thread_mem(cpu, i, slow);                             \
 	}                                                                        \
 	static int fast_##name##_rr##S(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
@@ -1017,7 +1029,7 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		if (store)                                                       \
 			x86_gpr_set(cpu, d, S, x);                               \
-		return X86_NEXT;                                                 \
+		return x86_thread(cpu, i);                                                 \
 	}                                                                        \
 	static int fast_##name##_ri##S(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
@@ -1029,12 +1041,13 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		if (store)                                                       \
 			x86_gpr_set(cpu, d, S, x);                               \
-		return X86_NEXT;                                                 \
+		return x86_thread(cpu, i);                                                 \
 	}                                                                        \
 	static int fast_##name##_rm##S(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
 		const struct x86_op *m = &i->op[1];                              \
-		T y = (T)x86_read_fast(cpu, m->seg, x86_ea(cpu, i, m), S);      \
+		bool slow = false;                                               \
+		T y = (T)x86_read_fs(cpu, m->seg, x86_ea(cpu, i, m), S, &slow);  \
 		unsigned d = i->op[0].reg;                                       \
 		T x = (T)cpu->gpr[d];                                            \
 		uint32_t ax = SEED_##seed(cpu->rflags);                          \
@@ -1043,7 +1056,7 @@ int x86_h_bcd(struct x86_cpu *cpu, const struct x86_insn *i)
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		if (store)                                                       \
 			x86_gpr_set(cpu, d, S, x);                               \
-		return X86_NEXT;                                                 \
+		return x86_thread_mem(cpu, i, slow);                             \
 	}                                                                        \
 	static int fast_##name##_mr##S(struct x86_cpu *cpu, const struct x86_insn *i) \
 	{                                                                        \
@@ -1108,7 +1121,7 @@ x86_fn x86_alu_fast_m(unsigned op, unsigned size, bool imm)
 			: [x] "+r"(x), "+a"(ax) : : "cc");                       \
 		cpu->rflags = fl_back(cpu->rflags, ax);                          \
 		x86_gpr_set(cpu, d, S, x);                                       \
-		return X86_NEXT;                                                 \
+		return x86_thread(cpu, i);                                       \
 	}
 #define FASTU(name, insn, seed)                                                  \
 	FASTU1(name, insn, seed, "b", uint8_t, 1)                               \
@@ -1125,7 +1138,7 @@ static int not_r(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	unsigned d = i->op[0].reg;
 	x86_gpr_set(cpu, d, i->op[0].size, ~cpu->gpr[d]);
-	return X86_NEXT;
+	return x86_thread(cpu, i);
 }
 
 x86_fn x86_alu1_fast(unsigned op, unsigned size)
@@ -1144,4 +1157,26 @@ x86_fn x86_alu_fast_rm(unsigned op, unsigned size)
 	if (op > ALU_TEST)
 		return 0;
 	return fast_tab[op][2][x86_szidx(size)];
+}
+
+bool x86_alu_threads(x86_fn f)
+{
+	for (unsigned op = 0; op <= ALU_TEST; op++)
+		for (unsigned k = 0; k < 4; k++)
+			if (f == fast_tab[op][0][k] || f == fast_tab[op][1][k] ||
+			    f == fast_tab[op][2][k] || f == fast_mtab[op][0][k] ||
+			    f == fast_mtab[op][1][k])
+				return true;
+	for (unsigned k = 0; k < 3; k++)
+		for (unsigned mem = 0; mem < 2; mem++)
+			if (f == imul_tab[k][mem][0] || f == imul_tab[k][mem][1])
+				return true;
+	for (unsigned k = 0; k < 4; k++)
+		if (f == fastu_inc_tab[k] || f == fastu_dec_tab[k] || f == fastu_neg_tab[k])
+			return true;
+	for (unsigned op = 0; op < 8; op++)
+		for (unsigned k = 0; k < 4; k++)
+			if (f == shf_tab[op][k])
+				return true;
+	return f == not_r;
 }

@@ -61,7 +61,7 @@ int x86_h_jmp(struct x86_cpu *cpu, const struct x86_insn *i)
 		t = x86_op_read(cpu, i, &i->op[0]) & ip_mask(i);
 	check_target(cpu, t);
 	cpu->rip = t;
-	return X86_END;
+	return X86_BRANCH;
 }
 
 int x86_h_jcc(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -70,7 +70,7 @@ int x86_h_jcc(struct x86_cpu *cpu, const struct x86_insn *i)
 		uint64_t t = rel_target(cpu, i);
 		check_target(cpu, t);
 		cpu->rip = t;
-		return X86_END;
+		return X86_BRANCH;
 	}
 	/* Not taken: the block goes on (blocks run past a Jcc). */
 	return X86_NEXT;
@@ -82,15 +82,16 @@ static int jcc_taken(struct x86_cpu *cpu, const struct x86_insn *i)
 	uint64_t t = rel_target(cpu, i);
 	check_target(cpu, t);
 	cpu->rip = t;
-	return X86_END;
+	return X86_BRANCH;
 }
 
+/* Not taken, a Jcc changes nothing: it threads on (x86_thread). */
 #define JCC(cc)                                                                  \
 	static int jcc_##cc(struct x86_cpu *cpu, const struct x86_insn *i)       \
 	{                                                                        \
 		if (x86_cond(cpu->rflags, cc))                                   \
 			return jcc_taken(cpu, i);                                \
-		return X86_NEXT;                                                 \
+		return x86_thread(cpu, i);                                       \
 	}
 JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
 JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)
@@ -103,6 +104,14 @@ static const x86_fn jcc_tab[16] = {
 x86_fn x86_jcc_fast(unsigned cc)
 {
 	return jcc_tab[cc & 15];
+}
+
+bool x86_ctl_threads(x86_fn f)
+{
+	for (unsigned cc = 0; cc < 16; cc++)
+		if (f == jcc_tab[cc])
+			return true;
+	return false;
 }
 
 int x86_h_call(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -121,7 +130,7 @@ int x86_h_call(struct x86_cpu *cpu, const struct x86_insn *i)
 	check_target(cpu, t);
 	x86_push(cpu, cpu->rip, i->osize);
 	cpu->rip = t;
-	return X86_END;
+	return X86_BRANCH;
 }
 
 int x86_h_ret(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -134,7 +143,7 @@ int x86_h_ret(struct x86_cpu *cpu, const struct x86_insn *i)
 	check_target(cpu, t);
 	x86_set_sp(cpu, cpu->gpr[X86_RSP] + s + imm);
 	cpu->rip = t;
-	return X86_END;
+	return X86_BRANCH;
 }
 
 /* LOOP (sub 0), LOOPE (1), LOOPNE (2); the count register by address size. */
@@ -153,7 +162,7 @@ int x86_h_loop(struct x86_cpu *cpu, const struct x86_insn *i)
 	x86_gpr_set(cpu, X86_RCX, as, c);
 	if (take)
 		cpu->rip = t;
-	return X86_END;
+	return X86_BRANCH;
 }
 
 int x86_h_jcxz(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -163,7 +172,7 @@ int x86_h_jcxz(struct x86_cpu *cpu, const struct x86_insn *i)
 		check_target(cpu, t);
 		cpu->rip = t;
 	}
-	return X86_END;
+	return X86_BRANCH;
 }
 
 void x86_soft_int(struct x86_cpu *cpu, int vec, bool soft)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "arch/x86/x86.h"
+#include "mem/guest_access.h"
 
 enum x86_opkind {
 	OPK_NONE,
@@ -45,7 +46,10 @@ struct x86_fpinfo;
 /* Handlers return X86_NEXT, or X86_END to stop the block after this
  * instruction (RIP is already right), or X86_HALT for HLT. */
 typedef int (*x86_fn)(struct x86_cpu *cpu, const struct x86_insn *i);
-enum { X86_NEXT = 0, X86_END = 1, X86_HALT = 2 };
+/* X86_BRANCH is X86_END from a near branch (Jcc taken, JMP, CALL, RET,
+ * LOOP*, JCXZ), which changes neither CS nor the mode: the next block may
+ * be found through the chain (which checks it is in the same page). */
+enum { X86_NEXT = 0, X86_END = 1, X86_HALT = 2, X86_BRANCH = 3 };
 
 enum { X86_REP_NONE, X86_REP_E, X86_REP_NE };
 
@@ -64,8 +68,90 @@ struct x86_insn {
 	uint8_t far;     /* a far branch */
 	uint8_t jcc;     /* a Jcc (its handler may be a per-condition one) */
 	uint16_t fop;    /* x87 last-opcode value (FOP) */
+	/* Set by the block builder (exec.c), in 64-bit mode only: the
+	 * handler ends in x86_thread (see there); run counts the threaded
+	 * instructions right after this one, which it starts itself. */
+	uint8_t thread, run;
 	const struct x86_fpinfo *fp;   /* x87/MMX/SSE (fp.h) */
 };
+
+/* Threaded dispatch. The handlers x86_alu_threads / x86_data_threads
+ * accept never transfer control and, when they return normally, leave
+ * the block running (their memory accesses take the software TLB, and
+ * on the slow path they check x86_blocks_stale). They end by starting the
+ * next instruction directly when it is threaded too, which saves the
+ * loop's work; the loop then skips i->run instructions. Every decoded
+ * instruction is followed by another or by a zeroed one, so i + 1 is
+ * readable; threaded instructions exist only in 64-bit mode, so RIP needs
+ * no wrap. A fault unwinds as from the loop: insn_rip is the faulting
+ * instruction's. */
+__attribute__((always_inline))
+static inline int x86_thread(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	const struct x86_insn *n = i + 1;
+	if (!n->thread)
+		return 0;   /* X86_NEXT */
+	uint64_t rip = cpu->rip;
+	cpu->insn_rip = rip;
+	cpu->rip = rip + n->len;
+	return n->fn(cpu, n);
+}
+
+/* x86_thread after a memory access. A software TLB hit has no side effect
+ * (no write entry exists for code or dirty-logged pages); the slow path
+ * may have written a code page (A/D bits, the store itself) or left an
+ * exit waiting for the instruction's end, and then the block stops here. */
+bool x86_blocks_stale(const struct x86_block_cache *bc);
+__attribute__((always_inline))
+static inline int x86_thread_mem(struct x86_cpu *cpu, const struct x86_insn *i, bool slow)
+{
+	if (__builtin_expect(slow, 0) && x86_blocks_stale(cpu->blocks))
+		return 0;   /* X86_NEXT */
+	return x86_thread(cpu, i);
+}
+
+/* x86_read_fast / x86_write_fast that report the slow path in *slow. */
+__attribute__((always_inline))
+static inline uint64_t x86_read_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				   bool *slow)
+{
+	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
+		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
+		const uint8_t *h = x86_tlb_hit(cpu->tlb.read, cpu, lin, size);
+		if (__builtin_expect(h != NULL, 1)) {
+			switch (size) {
+			case 1: return sk_guest_load(h, 1);
+			case 2: return sk_guest_load(h, 2);
+			case 4: return sk_guest_load(h, 4);
+			case 8: return sk_guest_load(h, 8);
+			default: break;
+			}
+		}
+	}
+	*slow = true;
+	return x86_read(cpu, sreg, off, size);
+}
+
+__attribute__((always_inline))
+static inline void x86_write_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				uint64_t val, bool *slow)
+{
+	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
+		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
+		uint8_t *h = x86_tlb_hit(cpu->tlb.write, cpu, lin, size);
+		if (__builtin_expect(h != NULL, 1)) {
+			switch (size) {
+			case 1: sk_guest_store(h, 1, val); return;
+			case 2: sk_guest_store(h, 2, val); return;
+			case 4: sk_guest_store(h, 4, val); return;
+			case 8: sk_guest_store(h, 8, val); return;
+			default: break;
+			}
+		}
+	}
+	*slow = true;
+	x86_write(cpu, sreg, off, size, val);
+}
 
 /* ---- small helpers ---- */
 
@@ -195,6 +281,14 @@ uint64_t x86_alu(unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t *r
 x86_fn x86_alu_fast(unsigned op, unsigned size, bool imm);
 /* The specialized MOV handler for operand shapes (x86_h_mov otherwise). */
 x86_fn x86_mov_fast(const struct x86_insn *i);
+/* Whether f is a handler that ends in x86_thread (exec_alu.c, exec_data.c,
+ * exec_ctl.c). */
+bool x86_alu_threads(x86_fn f);
+bool x86_data_threads(x86_fn f);
+bool x86_ctl_threads(x86_fn f);
+/* MOVZX/MOVSX/MOVSXD, LEA and SETcc by operand shape (i->fn is x86_h_movx,
+ * x86_h_lea or x86_h_setcc), or NULL. */
+x86_fn x86_data_fast(const struct x86_insn *i);
 /* Jcc for condition cc (encoding order), same behaviour as x86_h_jcc. */
 x86_fn x86_jcc_fast(unsigned cc);
 /* Shift/rotate of a full register by an immediate, 1 or CL (sub as for

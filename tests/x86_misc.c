@@ -12,6 +12,10 @@
  *   named by KVM_SET_BOOT_CPU_ID (0 by default), with or without an
  *   in-kernel irqchip, and for a vCPU created after another one ran
  *   (xapic_ipi_test).
+ * - MAXPHYADDR is the guest's CPUID 0x80000008 EAX[7:0], 36 without that
+ *   leaf (KVM's cpuid_query_maxphyaddr): physical-address bits above it in
+ *   an MTRR mask or a long-mode CR3 are refused, below it accepted, up to
+ *   52 whatever softkvm advertises (QEMU's -cpu host copies the host's).
  */
 #include "vm.h"
 
@@ -203,11 +207,67 @@ static void apic_base_reset(void)
 	apic_base_case(true, 1);
 }
 
+static int set_msr1(struct vcpu *v, uint32_t idx, uint64_t val)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
+	m->nmsrs = 1;
+	m->entries[0].index = idx;
+	m->entries[0].data = val;
+	int r = ioctl(v->fd, KVM_SET_MSRS, m);
+	free(m);
+	return r;
+}
+
+/* CPUID with only leaves 0x80000000 and 0x80000008 = bits. */
+static void set_phys_bits(struct vcpu *v, unsigned bits)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 2 * sizeof(c->entries[0]));
+	c->nent = bits ? 2 : 0;
+	c->entries[0].function = 0x80000000u;
+	c->entries[0].eax = 0x80000008u;
+	c->entries[1].function = 0x80000008u;
+	c->entries[1].eax = 0x3000 | bits;
+	CHECK_OK(ioctl(v->fd, KVM_SET_CPUID2, c));
+	free(c);
+}
+
+static bool long_cr3_ok(struct vcpu *v, uint64_t cr3)
+{
+	vcpu_setup(v, MODE_LONG, G_CODE);
+	struct kvm_sregs s = get_sregs(v);
+	s.cr3 = cr3;
+	return ioctl(v->fd, KVM_SET_SREGS, &s) == 0;
+}
+
+static void maxphyaddr(void)
+{
+	const uint32_t mtrr_mask0 = 0x201;
+	struct { unsigned cpuid, bits; } cases[] = {{0, 36}, {40, 40}, {48, 48}, {52, 52}};
+	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct vm vm;
+		struct vcpu v;
+		vm_init(&vm);
+		vcpu_init(&vm, &v, 0);
+		set_phys_bits(&v, cases[k].cpuid);
+		unsigned b = cases[k].bits;
+		uint64_t below = 1ull << (b - 1), above = b < 52 ? 1ull << b : 0;
+		CHECK_EQ(1, set_msr1(&v, mtrr_mask0, below | 0x800));
+		if (above)
+			CHECK_EQ(0, set_msr1(&v, mtrr_mask0, above | 0x800));
+		CHECK(long_cr3_ok(&v, G_PT | below));
+		if (above)
+			CHECK(!long_cr3_ok(&v, G_PT | above));
+		vcpu_fini(&v);
+		vm_fini(&vm);
+	}
+}
+
 int main(void)
 {
 	RUN_CASE(gd_userspace);
 	RUN_CASE(gd_guest);
 	RUN_CASE(mmu_pages);
 	RUN_CASE(apic_base_reset);
+	RUN_CASE(maxphyaddr);
 	return t_done();
 }

@@ -7,7 +7,8 @@
  * XRSTORS, and their faults: #UD without CR4.OSXSAVE or (XSAVES) without
  * XSAVES in CPUID, #NM with CR0.TS, #GP for misalignment, CPL > 0
  * (XSAVES/XRSTORS), XRSTORS of a standard-form area and reserved header
- * bits.
+ * bits; XGETBV with ECX = 1: XCR0 AND XINUSE (x87 and SSE always in use,
+ * AVX while a YMM upper half is non-zero), #GP without CPUID's XGETBV1.
  */
 #include "vm.h"
 
@@ -34,6 +35,10 @@ GUEST_CODE(s_xrstor, 64, "xrstor (%rbx)\n out %eax, $0x51\n hlt\n");
 GUEST_CODE(s_xrstors, 64, "xrstors (%rbx)\n out %eax, $0x51\n hlt\n");
 GUEST_CODE(s_rdxss, 64, "rdmsr\n out %eax, $0x51\n hlt\n");
 GUEST_CODE(s_wrxss, 64, "wrmsr\n out %eax, $0x51\n hlt\n");
+GUEST_CODE(s_xgetbv, 64, "xgetbv\n out %eax, $0x51\n hlt\n");
+/* YMM0's upper half made non-zero (all ones), then XGETBV(1). */
+GUEST_CODE(s_ymm_xgetbv, 64, "vcmpeqps %ymm0, %ymm0, %ymm0\n xgetbv\n out %eax, $0x51\n hlt\n");
+GUEST_CODE(s_vzu_xgetbv, 64, "vzeroupper\n xgetbv\n out %eax, $0x51\n hlt\n");
 
 struct box {
 	struct vm vm;
@@ -215,7 +220,7 @@ static void cpuid_and_msr(void)
 	struct kvm_cpuid_entry2 *d0 = entry(b.cpuid, 0xd, 0), *d1 = entry(b.cpuid, 0xd, 1);
 	if (!CHECK(d0 && d1))
 		return;
-	CHECK_EQ(0xb, d1->eax & 0xf);      /* XSAVEOPT XSAVEC XSAVES, no XGETBV1 */
+	CHECK_EQ(0xf, d1->eax & 0xf);      /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
 	CHECK_EQ((d0->eax & 4) ? 832 : 576, d1->ebx);
 	CHECK_EQ(0, d1->ecx);
 	CHECK_EQ(0, d1->edx);
@@ -469,11 +474,39 @@ static void xrstor_forms(void)
 	box_fini(&b);
 }
 
+static void xgetbv1(void)
+{
+	struct box b;
+	box_init(&b, true);
+	bool avx = (entry(b.cpuid, 1, 0)->ecx >> 28) & 1;
+	set_xcr0(&b, avx ? 7 : 3);
+	CHECK_EQ(-1, RUN(&b, s_xgetbv, .rcx = 0, .cr4 = XS));
+	CHECK_EQ(avx ? 7 : 3, (uint32_t)get_regs(&b.v).rax);
+	CHECK_EQ(-1, RUN(&b, s_xgetbv, .rcx = 1, .cr4 = XS));
+	CHECK_EQ(3, (uint32_t)get_regs(&b.v).rax);
+	if (avx) {
+		CHECK_EQ(-1, RUN(&b, s_ymm_xgetbv, .rcx = 1, .cr4 = XS));
+		CHECK_EQ(7, (uint32_t)get_regs(&b.v).rax);
+		CHECK_EQ(-1, RUN(&b, s_vzu_xgetbv, .rcx = 1, .cr4 = XS));
+		CHECK_EQ(3, (uint32_t)get_regs(&b.v).rax);
+	}
+	CHECK_EQ(13, RUN(&b, s_xgetbv, .rcx = 2, .cr4 = XS));
+	CHECK_EQ(6, RUN(&b, s_xgetbv, .rcx = 1, .cr4 = FX));
+	box_fini(&b);
+	/* Not in the guest's CPUID: #GP. */
+	box_init(&b, true);
+	entry(b.cpuid, 0xd, 1)->eax &= ~(1u << 2);
+	CHECK_OK(ioctl(b.v.fd, KVM_SET_CPUID2, b.cpuid));
+	CHECK_EQ(13, RUN(&b, s_xgetbv, .rcx = 1, .cr4 = XS));
+	box_fini(&b);
+}
+
 int main(void)
 {
 	RUN_CASE(cpuid_and_msr);
 	RUN_CASE(xsavec);
 	RUN_CASE(xsaves);
 	RUN_CASE(xrstor_forms);
+	RUN_CASE(xgetbv1);
 	return t_done();
 }

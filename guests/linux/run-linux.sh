@@ -4,8 +4,9 @@
 # softkvm). The serial console goes to stdout; /init powers the machine
 # off, so QEMU's status is 0 when the guest got that far.
 #   run-linux.sh INITRAMFS
-# QEMU (default qemu-system-x86_64), QEMU_ACCEL (default kvm), CPUS
-# (default 2: one vCPU thread each under softkvm). Exit 77
+# QEMU (default qemu-system-x86_64), QEMU_ACCEL (default kvm), QEMU_CPU
+# (-cpu, default QEMU's), CPUS (default 2: one vCPU thread each under
+# softkvm). Exit 77
 # (skipped) when no kernel can be had (scripts/linux-kernel.sh).
 set -eu
 initramfs=${1:?usage: run-linux.sh INITRAMFS}
@@ -15,7 +16,9 @@ kernel=$("$here/../../scripts/linux-kernel.sh") || {
 	exit 77
 }
 cpus=${CPUS:-2}
-exec "${QEMU:-qemu-system-x86_64}" -accel "${QEMU_ACCEL:-kvm}" -m 256 -smp "$cpus" \
+set --
+[ -n "${QEMU_CPU:-}" ] && set -- -cpu "$QEMU_CPU"
+exec "${QEMU:-qemu-system-x86_64}" -accel "${QEMU_ACCEL:-kvm}" "$@" -m 256 -smp "$cpus" \
 	-display none -nodefaults -no-reboot -serial stdio \
 	-kernel "$kernel" -initrd "$initramfs" \
 	-append "console=ttyS0 panic=-1 oops=panic softkvm_cpus=$cpus" </dev/null

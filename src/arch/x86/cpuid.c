@@ -25,12 +25,13 @@
 		BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ | BIT(31) /* HYPERVISOR */ | \
 		BIT(21) /* x2APIC */ | BIT(24) /* TSC-deadline (lapic.c) */ | \
 		BIT(12) /* FMA */ | BIT(28) /* AVX */ | BIT(29) /* F16C */)
-/* Leaf 0xD subleaf 1: XSAVEOPT, XSAVEC, XSAVES, as KVM 6.1 offers them
- * (XGETBV with ECX = 1 is not offered). IA32_XSS: KVM 6.1 supports no
- * supervisor component (supported_xss = 0). */
+/* Leaf 0xD subleaf 1: XSAVEOPT, XSAVEC, XGETBV with ECX = 1, XSAVES, as
+ * KVM 6.1 offers them. IA32_XSS: KVM 6.1 supports no supervisor component
+ * (supported_xss = 0). */
 #define FD1_XSAVEC BIT(1)
+#define FD1_XGETBV1 BIT(2)
 #define FD1_XSAVES BIT(3)
-#define FD1_EAX (BIT(0) | FD1_XSAVEC | FD1_XSAVES)
+#define FD1_EAX (BIT(0) | FD1_XSAVEC | FD1_XGETBV1 | FD1_XSAVES)
 #define SUPPORTED_XSS 0ull
 #define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(9) /* ERMS */)
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
@@ -128,6 +129,7 @@ int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n)
 	cpu->cpuid = copy;
 	cpu->ncpuid = n;
 	x86_cpuid_runtime(cpu, cpu->cpuid, n);
+	x86_cpuid_maxphyaddr(cpu);
 	x86_pv_cpuid_changed(cpu);
 	return 0;
 }
@@ -143,6 +145,21 @@ static const struct kvm_cpuid_entry2 *find(const struct x86_cpu *cpu, uint32_t f
 	return NULL;
 }
 
+
+/* KVM's cpuid_query_maxphyaddr: 36 unless the guest's CPUID has leaf
+ * 0x80000008 (and 0x80000000 says so); clamped to what paging can hold. */
+void x86_cpuid_maxphyaddr(struct x86_cpu *cpu)
+{
+	const struct kvm_cpuid_entry2 *e = find(cpu, 0x80000000u, 0);
+	unsigned bits = 36;
+	if (e && e->eax >= 0x80000008u && (e = find(cpu, 0x80000008u, 0)))
+		bits = e->eax & 0xff;
+	if (bits > 52)
+		bits = 52;
+	if (bits < 32)
+		bits = 32;
+	cpu->maxphyaddr = (uint8_t)bits;
+}
 /* Intel's rule, as KVM: a leaf above its class's maximum reads as the
  * maximum basic leaf (same subleaf). */
 static const struct kvm_cpuid_entry2 *out_of_range(const struct x86_cpu *cpu, uint32_t fn,
@@ -189,6 +206,12 @@ bool x86_guest_has_xsaves(const struct x86_cpu *cpu)
 {
 	const struct kvm_cpuid_entry2 *e = find(cpu, 0xd, 1);
 	return e && (e->eax & FD1_XSAVES);
+}
+
+bool x86_guest_has_xgetbv1(const struct x86_cpu *cpu)
+{
+	const struct kvm_cpuid_entry2 *e = find(cpu, 0xd, 1);
+	return e && (e->eax & FD1_XGETBV1);
 }
 
 /* Leaf 0xD's sizes follow XCR0 (kvm_update_cpuid_runtime): subleaf 0 EBX

@@ -131,7 +131,7 @@ enum { XS_AVX = 576, XS_MAX = 576 + 256, BV_COMPACT = 63 };
 
 /* XINUSE: x87 and SSE are taken as always in use (the SDM allows it); AVX
  * as ymm_inuse, which is false only when YMM_H is all zero. */
-static uint64_t xinuse(const struct x86_cpu *cpu)
+uint64_t x86_xinuse(const struct x86_cpu *cpu)
 {
 	return 3 | (cpu->ymm_inuse ? 4 : 0);
 }
@@ -188,7 +188,7 @@ int x86_h_xsave(struct x86_cpu *cpu, const struct x86_insn *i)
 	legacy_out(cpu, mine, i->sub & 1);
 	/* XSAVEC/XSAVES skip components not in use; their XSTATE_BV is
 	 * written whole. */
-	uint64_t save = compact ? rfbm & xinuse(cpu) : rfbm;
+	uint64_t save = compact ? rfbm & x86_xinuse(cpu) : rfbm;
 	unsigned vb = vec_bytes(cpu);
 	if (save & 1) {
 		memcpy(area, mine, 24);
@@ -203,11 +203,11 @@ int x86_h_xsave(struct x86_cpu *cpu, const struct x86_insn *i)
 	if (save & 4)
 		memcpy(area + XS_AVX, cpu->ymmh, vb);
 	if (compact) {
-		put64(area + XSAVE_HDR, rfbm & xinuse(cpu));
+		put64(area + XSAVE_HDR, rfbm & x86_xinuse(cpu));
 		put64(area + XSAVE_HDR + 8, rfbm | 1ull << BV_COMPACT);
 	} else {
 		uint64_t bv = get64(area + XSAVE_HDR);
-		put64(area + XSAVE_HDR, (bv & ~rfbm) | (rfbm & xinuse(cpu)));
+		put64(area + XSAVE_HDR, (bv & ~rfbm) | (rfbm & x86_xinuse(cpu)));
 	}
 	x86_write_lin_buf(cpu, lin, area, size);
 	return X86_NEXT;
@@ -298,7 +298,7 @@ void x86_xsave_uabi_get(const struct x86_cpu *cpu, uint8_t *r)
 	memcpy(r + 464, sw, 8);
 	put64(r + 472, xf);
 	memcpy(r + 480, &size, 4);
-	put64(r + XSAVE_HDR, xinuse(cpu) & xf);
+	put64(r + XSAVE_HDR, x86_xinuse(cpu) & xf);
 	if (xf & 4)
 		memcpy(r + XS_AVX, cpu->ymmh, 256);
 }

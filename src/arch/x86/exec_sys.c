@@ -492,7 +492,12 @@ int x86_h_xgetbv(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	if (!(cpu->cr4 & X86_CR4_OSXSAVE))
 		x86_raise(cpu, X86_UD, false, 0);
-	if ((uint32_t)cpu->gpr[X86_RCX] != 0)
+	uint32_t idx = (uint32_t)cpu->gpr[X86_RCX];
+	if (idx == 1 && x86_guest_has_xgetbv1(cpu)) {
+		set_edx_eax(cpu, cpu->xcr0 & x86_xinuse(cpu));
+		return X86_NEXT;
+	}
+	if (idx != 0)
 		x86_raise(cpu, X86_GP, true, 0);
 	set_edx_eax(cpu, cpu->xcr0);
 	return X86_NEXT;

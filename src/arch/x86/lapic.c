@@ -575,7 +575,7 @@ bool x86_lapic_mmio(struct x86_cpu *cpu, uint64_t gpa, unsigned size, bool write
 	struct x86_lapic *a = x86_lapic(cpu);
 	if (!a || !hw_enabled(a))
 		return false;
-	uint64_t base = cpu->apic_base & ~0xfffull & ((1ull << X86_MAXPHYADDR) - 1);
+	uint64_t base = cpu->apic_base & ~0xfffull & ~x86_rsvd_gpa(cpu);
 	if (gpa - base >= 4096)
 		return false;
 	unsigned off = (unsigned)(gpa - base);
@@ -646,7 +646,7 @@ bool x86_lapic_set_base(struct x86_cpu *cpu, uint64_t val, bool host)
 {
 	struct x86_lapic *a = x86_lapic(cpu);
 	uint64_t old = cpu->apic_base;
-	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x2ff;
+	uint64_t rsvd = x86_rsvd_gpa(cpu) | 0x2ff;
 	uint32_t id1[4];
 	x86_cpuid(cpu, 1, 0, id1);
 	if (!a || !(id1[2] & (1u << 21)))

@@ -21,9 +21,10 @@
 #define PF_RSVD 0x8u
 #define PF_I 0x10u
 
-#define PHYS_MASK (((1ull << X86_MAXPHYADDR) - 1) & ~0xfffull)
-/* Bits of a 64-bit entry between MAXPHYADDR and bit 51 must be zero. */
-#define RSVD_HIGH (((1ull << 52) - 1) & ~((1ull << X86_MAXPHYADDR) - 1))
+/* The guest's MAXPHYADDR (its CPUID) bounds physical addresses: bits of a
+ * 64-bit entry between it and bit 51 must be zero. (cpu is in scope.) */
+#define PHYS_MASK (~x86_rsvd_gpa(cpu) & ~0xfffull)
+#define RSVD_HIGH (((1ull << 52) - 1) & x86_rsvd_gpa(cpu))
 
 struct walk {
 	uint64_t gpa;

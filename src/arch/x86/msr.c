@@ -113,7 +113,7 @@ static bool set_apic_base(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool 
 {
 	if (x86_lapic(cpu))
 		return x86_lapic_set_base(cpu, val, host);
-	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x2ff | (1ull << 10); /* no x2APIC */
+	uint64_t rsvd = x86_rsvd_gpa(cpu) | 0x2ff | (1ull << 10); /* no x2APIC */
 	if (val & rsvd)
 		return false;
 	cpu->apic_base = val;
@@ -217,7 +217,7 @@ static bool get_mtrr_fixed(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 static bool set_mtrr_var(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
 	unsigned i = idx - MSR_MTRR_VAR;
-	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1);
+	uint64_t rsvd = x86_rsvd_gpa(cpu);
 	rsvd |= (i & 1) ? 0x7ffull : 0xf00ull;   /* mask: bits 10..0 but V; base: 11..8 */
 	if (i & 1)
 		rsvd &= ~(1ull << 11);

@@ -224,7 +224,7 @@ static bool set_cr4(struct x86_cpu *cpu, uint64_t val)
 
 static bool set_cr3(struct x86_cpu *cpu, uint64_t val)
 {
-	if ((cpu->efer & X86_EFER_LMA) && (val >> X86_MAXPHYADDR))
+	if ((cpu->efer & X86_EFER_LMA) && (val & x86_rsvd_gpa(cpu)))
 		return false;
 	cpu->cr3 = val;
 	x86_tlb_flush(cpu);

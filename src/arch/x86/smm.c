@@ -242,7 +242,7 @@ static bool pdptrs_ok(struct x86_cpu *cpu, uint64_t cr3)
 	uint64_t pdpte[4];
 	if (!x86_read_phys(cpu, cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte)))
 		return false;
-	uint64_t rsvd = ~((1ull << X86_MAXPHYADDR) - 1) | 0x1e6ull;
+	uint64_t rsvd = x86_rsvd_gpa(cpu) | 0x1e6ull;
 	for (int k = 0; k < 4; k++)
 		if ((pdpte[k] & 1) && (pdpte[k] & rsvd))
 			return false;
@@ -266,7 +266,7 @@ static bool rsm_set_crs(struct x86_cpu *cpu, uint64_t cr0, uint64_t cr3, uint64_
 			return false;
 	}
 	bool lma = lme && (cr0 & X86_CR0_PG);
-	if (lma && (cr3 >> X86_MAXPHYADDR))
+	if (lma && (cr3 & x86_rsvd_gpa(cpu)))
 		return false;
 	cpu->cr3 = cr3;
 	cpu->cr4 = cr4;

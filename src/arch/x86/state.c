@@ -154,7 +154,7 @@ static bool sregs_valid(struct x86_cpu *cpu, const struct kvm_sregs *s)
 	if ((s->efer & X86_EFER_LME) && (s->cr0 & X86_CR0_PG)) {
 		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & X86_EFER_LMA))
 			return false;
-		if (s->cr3 >> X86_MAXPHYADDR)
+		if (s->cr3 & x86_rsvd_gpa(cpu))
 			return false;
 	} else if ((s->efer & X86_EFER_LMA) || s->cs.l) {
 		return false;

@@ -202,6 +202,8 @@ void x86_ioeventfd_destroy(struct sk_vm *vm);
 /* cpuid.c */
 int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max);
 int x86_set_cpuid(struct x86_cpu *cpu, const struct kvm_cpuid_entry2 *e, int n);
+/* cpu->maxphyaddr from the guest's CPUID (36 without leaf 0x80000008). */
+void x86_cpuid_maxphyaddr(struct x86_cpu *cpu);
 
 /* pv.c: KVM's paravirtual features (Documentation/virt/kvm/x86/msr.rst,
  * cpuid.rst, hypercalls.rst). */

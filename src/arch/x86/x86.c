@@ -151,6 +151,7 @@ static int x86_vcpu_init(struct sk_vcpu *vcpu)
 	}
 	x86_pv_vcpu_init(cpu);
 	x86_reset_state(cpu, false);
+	x86_cpuid_maxphyaddr(cpu);
 	x86_tsc_vcpu_init(cpu);
 	int r = x86_irqchip_vcpu_init(cpu);
 	if (r) {

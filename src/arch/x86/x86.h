@@ -182,6 +182,10 @@ struct x86_cpu {
 	/* CPUID as KVM_SET_CPUID2 set it. */
 	struct kvm_cpuid_entry2 *cpuid;
 	int ncpuid;
+	/* The guest's MAXPHYADDR: CPUID 0x80000008 EAX[7:0], or 36 without
+	 * that leaf (KVM's cpuid_query_maxphyaddr). Physical-address bits at
+	 * and above it are reserved (x86_rsvd_gpa). */
+	uint8_t maxphyaddr;
 
 	/* Derived mode, refreshed by x86_mode_changed() after any write to
 	 * CR0/CR4/EFER/CS or a segment load that matters. */
@@ -402,6 +406,10 @@ uint64_t x86_guest_supported_xcr0(const struct x86_cpu *cpu);
 /* The guest's CPUID (exact leaf 0xD subleaf 1, as KVM's guest_cpuid_has)
  * has XSAVES: guest IA32_XSS accesses and XSAVES/XRSTORS need it. */
 bool x86_guest_has_xsaves(const struct x86_cpu *cpu);
+/* ... XGETBV with ECX = 1 (CPUID.(0xD,1):EAX[2]). */
+bool x86_guest_has_xgetbv1(const struct x86_cpu *cpu);
+/* XINUSE, the state components not in their initial state (exec_fpstate.c). */
+uint64_t x86_xinuse(const struct x86_cpu *cpu);
 /* XCR0 bits softkvm can save on this host: x87, SSE, and AVX when the
  * host has it (cpuid.c). */
 uint64_t x86_supported_xcr0(void);
@@ -417,6 +425,11 @@ bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t val);
  * set returns 0 or -EINVAL. */
 void x86_xsave_uabi_get(const struct x86_cpu *cpu, uint8_t *region);
 int x86_xsave_uabi_set(struct x86_cpu *cpu, const uint8_t *region);
+/* The physical-address bits the guest's MAXPHYADDR reserves. */
+static inline uint64_t x86_rsvd_gpa(const struct x86_cpu *cpu)
+{
+	return ~0ull << cpu->maxphyaddr;
+}
 /* TSC as the guest reads it. */
 uint64_t x86_rdtsc(struct x86_cpu *cpu);
 /* VMCALL/VMMCALL (hypercall.c): KVM's answer in RAX (-KVM_ENOSYS for an

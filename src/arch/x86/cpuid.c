@@ -33,7 +33,8 @@
 #define FD1_XSAVES BIT(3)
 #define FD1_EAX (BIT(0) | FD1_XSAVEC | FD1_XGETBV1 | FD1_XSAVES)
 #define SUPPORTED_XSS 0ull
-#define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(9) /* ERMS */)
+#define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(9) /* ERMS */ | \
+		BIT(20) /* SMAP */)
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
 #define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
 #define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \

@@ -116,6 +116,21 @@ int x86_h_rdtscp(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
+/* CLAC/STAC (sub 1): EFLAGS.AC for SMAP; CPL 0 only, #UD in virtual-8086
+ * mode and without SMAP in the guest's CPUID. */
+int x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	uint32_t r[4];
+	x86_cpuid(cpu, 7, 0, r);
+	if (!(r[1] & (1u << 20)) || cpu->cpl != 0 || cpu->mode == X86_MODE_VM86)
+		x86_raise(cpu, X86_UD, false, 0);
+	if (i->sub)
+		cpu->rflags |= X86_AC_FLAG;
+	else
+		cpu->rflags &= ~(uint64_t)X86_AC_FLAG;
+	return X86_NEXT;
+}
+
 int x86_h_rdpid(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	x86_gpr_set(cpu, i->op[0].reg, i->op[0].size, cpu->tsc_aux);

@@ -27,6 +27,7 @@
 #define RSVD_HIGH (((1ull << 52) - 1) & x86_rsvd_gpa(cpu))
 
 struct walk {
+	bool implicit;   /* in: an implicit supervisor access (SMAP ignores AC) */
 	uint64_t gpa;
 	bool writable, user, nx;
 };
@@ -190,6 +191,16 @@ static void set_bits(const struct level *l, bool wide, uint64_t bits)
 	sk_mem_mark_dirty(l->slot, l->gpa);
 }
 
+/* SMAP: a supervisor data access to a user-mode page faults, unless it is
+ * explicit, at CPL < 3, with EFLAGS.AC set (SDM 4.6.1). */
+static bool smap_blocks(const struct x86_cpu *cpu, enum x86_access acc, bool user, bool us,
+			bool implicit)
+{
+	if (user || !us || acc == X86_ACC_EXEC || !(cpu->cr4 & X86_CR4_SMAP))
+		return false;
+	return implicit || cpu->cpl == 3 || !(cpu->rflags & X86_AC_FLAG);
+}
+
 /* Walk the tables for lin. On success fills *w and (if commit) sets the
  * accessed/dirty bits; on failure returns the #PF error code (never 0,
  * bit 31 set as a marker and stripped by the caller). */
@@ -282,6 +293,8 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 				return err | PF_P | 0x80000000u;
 			if (acc == X86_ACC_EXEC && !user && us && (cpu->cr4 & X86_CR4_SMEP))
 				return err | PF_P | 0x80000000u;
+			if (commit && smap_blocks(cpu, acc, user, us, w->implicit))
+				return err | PF_P | 0x80000000u;
 			if (commit) {
 				for (int i = 0; i < nh - 1; i++)
 					set_bits(&lv[i], wide, PTE_A);
@@ -298,19 +311,28 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 	}
 }
 
-uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, int cpl)
+/* cpl < 0: an implicit supervisor access. *upage: a user-mode page. */
+static uint64_t translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, int cpl,
+			  bool *upage)
 {
-	struct walk w;
+	struct walk w = {.implicit = cpl < 0};
 	uint32_t err = walk(cpu, lin, acc, cpl == 3, true, &w);
 	if (err)
 		x86_raise_pf(cpu, lin, err & ~0x80000000u);
+	*upage = w.user;
 	return w.gpa;
+}
+
+uint64_t x86_translate(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, int cpl)
+{
+	bool upage;
+	return translate(cpu, lin, acc, cpl, &upage);
 }
 
 bool x86_translate_nofault(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa, bool *writable,
 			   bool *user)
 {
-	struct walk w;
+	struct walk w = {.implicit = false};
 	if (walk(cpu, lin, X86_ACC_READ, false, false, &w))
 		return false;
 	*gpa = w.gpa;
@@ -368,6 +390,7 @@ uint64_t x86_linear(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
 struct piece {
 	uint64_t lin, gpa;
 	unsigned len;
+	bool nofill;     /* a supervisor access to a user page under SMAP */
 	uint8_t *host;
 	const struct sk_memslot *slot;
 };
@@ -441,7 +464,10 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 		p->len = 4096 - (p->lin & 0xfff);
 		if (p->len > size - done)
 			p->len = size - done;
-		p->gpa = x86_translate(cpu, p->lin, acc, cpl);
+		bool upage;
+		p->gpa = translate(cpu, p->lin, acc, cpl, &upage);
+		/* Under SMAP such an access depends on EFLAGS.AC: never cached. */
+		p->nofill = !user && upage && (cpu->cr4 & X86_CR4_SMAP);
 		p->host = x86_gpa_host(cpu, p->gpa, &p->slot);
 		if (p->host)
 			x86_poison_check(cpu, p->gpa, p->host);
@@ -457,7 +483,7 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 				piece_mmio(cpu, p, b, false);
 			} else {
 				sk_guest_copy(b, p->host, p->len);
-				if (fill)
+				if (fill && !p->nofill)
 					tlb_fill(&cpu->tlb.read[tlb_idx(p->lin)], p->lin, user, p->host,
 						 p->gpa);
 			}
@@ -469,7 +495,7 @@ static void access_slow(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned s
 			uint64_t page = p->gpa & ~0xfffull;
 			if (x86_blocks_is_code_page(cpu->blocks, page))
 				x86_code_written(cpu, page);
-			else if (fill && !p->slot->dirty)
+			else if (fill && !p->nofill && !p->slot->dirty)
 				tlb_fill(&cpu->tlb.write[tlb_idx(p->lin)], p->lin, user, p->host, p->gpa);
 		}
 		b += p->len;
@@ -548,12 +574,12 @@ void x86_access_cpl(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned size,
 
 void x86_sys_read(struct x86_cpu *cpu, uint64_t lin, void *buf, unsigned size)
 {
-	access_slow(cpu, lin, buf, size, X86_ACC_READ, false, 0);
+	access_slow(cpu, lin, buf, size, X86_ACC_READ, false, -1);
 }
 
 void x86_sys_write(struct x86_cpu *cpu, uint64_t lin, const void *buf, unsigned size)
 {
-	access_slow(cpu, lin, (void *)buf, size, X86_ACC_WRITE, false, 0);
+	access_slow(cpu, lin, (void *)buf, size, X86_ACC_WRITE, false, -1);
 }
 
 const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)

@@ -168,16 +168,25 @@ void x86_mode_changed(struct x86_cpu *cpu)
 /* CR4 bits a guest may set: those of the CPUID features softkvm offers. */
 #define CR4_KNOWN (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | \
 		   X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
-		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE)
+		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP)
 
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 {
-	/* OSXSAVE only with XSAVE in the guest's CPUID, as KVM (which checks
-	 * nothing of the guest's before KVM_SET_CPUID2). */
-	uint32_t r[4];
+	/* OSXSAVE, SMEP and SMAP only with their features in the guest's
+	 * CPUID, as KVM (which checks nothing of the guest's before
+	 * KVM_SET_CPUID2). */
+	uint32_t r[4], r7[4];
 	x86_cpuid(cpu, 1, 0, r);
-	bool xsave = !cpu->ncpuid || (r[2] & (1u << 26));
-	return ~(uint64_t)(CR4_KNOWN | (xsave ? X86_CR4_OSXSAVE : 0));
+	x86_cpuid(cpu, 7, 0, r7);
+	bool any = !cpu->ncpuid;
+	uint64_t rsvd = ~(uint64_t)(CR4_KNOWN | X86_CR4_OSXSAVE);
+	if (!any && !(r[2] & (1u << 26)))
+		rsvd |= X86_CR4_OSXSAVE;
+	if (!any && !(r7[1] & (1u << 7)))
+		rsvd |= X86_CR4_SMEP;
+	if (!any && !(r7[1] & (1u << 20)))
+		rsvd |= X86_CR4_SMAP;
+	return rsvd;
 }
 
 static bool set_cr0(struct x86_cpu *cpu, uint64_t val)
@@ -217,7 +226,8 @@ static bool set_cr4(struct x86_cpu *cpu, uint64_t val)
 	if ((cpu->efer & X86_EFER_LMA) && !(val & X86_CR4_PAE))
 		return false;
 	cpu->cr4 = val;
-	if ((val ^ old) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_PCIDE))
+	if ((val ^ old) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
+			   X86_CR4_PCIDE))
 		x86_tlb_flush(cpu);
 	return true;
 }

@@ -35,6 +35,7 @@
 #define SUPPORTED_XSS 0ull
 #define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(9) /* ERMS */ | \
 		BIT(20) /* SMAP */)
+#define F7_ECX BIT(16) /* LA57: 5-level paging */
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
 #define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
 #define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \
@@ -92,7 +93,7 @@ int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 	put(&t[n++], 0, 0, 0, 0xd, str4("Genu"), str4("ntel"), str4("ineI"));
 	put(&t[n++], 1, 0, 0, SIGNATURE, 0x00010800, F1_ECX & host_simd(2), F1_EDX & host_simd(3));
 	put(&t[n++], 7, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, 0,
-	    F7_EBX | (x86_host_avx2() ? BIT(5) /* AVX2 */ : 0), 0, F7_EDX);
+	    F7_EBX | (x86_host_avx2() ? BIT(5) /* AVX2 */ : 0), F7_ECX, F7_EDX);
 	uint64_t xcr0 = x86_supported_xcr0();
 	uint32_t std = x86_xstate_size(xcr0, false);
 	put(&t[n++], 0xd, 0, KVM_CPUID_FLAG_SIGNIFCANT_INDEX, (uint32_t)xcr0, std, std,
@@ -110,7 +111,8 @@ int x86_supported_cpuid(struct kvm_cpuid_entry2 *out, int max)
 		const char *b = brand + 16 * i;
 		put(&t[n++], 0x80000002 + i, 0, 0, str4(b), str4(b + 4), str4(b + 8), str4(b + 12));
 	}
-	put(&t[n++], 0x80000008, 0, 0, 0x3000 | X86_MAXPHYADDR, 0, 0, 0);
+	/* 57 linear-address bits (5-level paging), MAXPHYADDR physical. */
+	put(&t[n++], 0x80000008, 0, 0, 0x3900 | X86_MAXPHYADDR, 0, 0, 0);
 	if (n > max)
 		return -1;
 	memcpy(out, t, n * sizeof(t[0]));

@@ -249,7 +249,7 @@ static void deliver_long(struct x86_cpu *cpu, int vec, bool has_err, uint32_t er
 		x86_sys_read(cpu, cpu->tr.base + o, &st.sp, 8);
 	}
 	st.sp &= ~0xfull;
-	if ((uint64_t)((int64_t)(st.sp << 16) >> 16) != st.sp)
+	if (!x86_canonical(cpu, st.sp))
 		x86_raise(cpu, X86_SS_EXC, true, ext ? 1 : 0);
 	push(cpu, &st, 8, cpu->seg[X86_SS].sel);
 	push(cpu, &st, 8, cpu->gpr[X86_RSP]);
@@ -312,7 +312,7 @@ void x86_call_gate(struct x86_cpu *cpu, uint16_t sel, const uint64_t d[2], bool 
 		fault_sel(cpu, X86_GP, cs_sel, false);   /* JMP never changes privilege */
 	if (!cs.present)
 		fault_sel(cpu, X86_NP, cs_sel, false);
-	if (lm ? (uint64_t)((int64_t)(off << 16) >> 16) != off : off > cs.limit)
+	if (lm ? !x86_canonical(cpu, off) : off > cs.limit)
 		x86_raise(cpu, X86_GP, true, 0);
 
 	int new_cpl = (cs.type & 4) ? cpu->cpl : cs.dpl;
@@ -324,7 +324,7 @@ void x86_call_gate(struct x86_cpu *cpu, uint16_t sel, const uint64_t d[2], bool 
 		if (cpu->tr.unusable || o + 7 > cpu->tr.limit)
 			fault_sel(cpu, X86_TS, cpu->tr.sel, false);
 		x86_sys_read(cpu, cpu->tr.base + o, &st.sp, 8);
-		if ((uint64_t)((int64_t)(st.sp << 16) >> 16) != st.sp)
+		if (!x86_canonical(cpu, st.sp))
 			x86_raise(cpu, X86_SS_EXC, true, 0);
 	} else if (switched) {
 		tss_stack(cpu, new_cpl, false, &st);

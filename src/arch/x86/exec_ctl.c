@@ -18,7 +18,7 @@ static inline uint64_t ip_mask(const struct x86_insn *i)
 static inline void check_target(struct x86_cpu *cpu, uint64_t t)
 {
 	if (x86_long64(cpu)) {
-		if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
+		if (!x86_canonical(cpu, t))
 			x86_raise(cpu, X86_GP, true, 0);
 	} else if (t > cpu->seg[X86_CS].limit) {
 		x86_raise(cpu, X86_GP, true, 0);

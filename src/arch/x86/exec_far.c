@@ -16,11 +16,6 @@ void x86_set_cs_real(struct x86_cpu *cpu, uint16_t sel)
 	x86_load_seg(cpu, X86_CS, sel);
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 static void read_desc(struct x86_cpu *cpu, uint16_t sel, struct x86_seg *s)
 {
 	uint64_t d[2];
@@ -41,7 +36,7 @@ static void check_code(struct x86_cpu *cpu, const struct x86_seg *cs, uint16_t s
 static void check_offset(struct x86_cpu *cpu, const struct x86_seg *cs, uint64_t off)
 {
 	bool to64 = (cpu->efer & X86_EFER_LMA) && cs->l;
-	if (to64 ? !canonical(off) : off > cs->limit)
+	if (to64 ? !x86_canonical(cpu, off) : off > cs->limit)
 		x86_raise(cpu, X86_GP, true, 0);
 }
 
@@ -288,7 +283,7 @@ int x86_h_sysret(struct x86_cpu *cpu, const struct x86_insn *i)
 	if (cpu->efer & X86_EFER_LMA) {
 		bool to64 = i->osize == 8;
 		uint64_t rip = to64 ? cpu->gpr[X86_RCX] : (uint32_t)cpu->gpr[X86_RCX];
-		if (!canonical(rip))
+		if (!x86_canonical(cpu, rip))
 			x86_raise(cpu, X86_GP, true, 0);
 		flat(&cpu->seg[X86_CS], (to64 ? base + 16 : base) | 3, true, 3, to64);
 		cpu->rflags = (cpu->gpr[X86_R11] & 0x3c7fd7ull) | 2;
@@ -325,7 +320,7 @@ int x86_h_sysexit(struct x86_cpu *cpu, const struct x86_insn *i)
 		x86_raise(cpu, X86_GP, true, 0);
 	bool to64 = i->osize == 8;
 	uint64_t rip = cpu->gpr[X86_RDX], rsp = cpu->gpr[X86_RCX];
-	if (to64 && (!canonical(rip) || !canonical(rsp)))
+	if (to64 && (!x86_canonical(cpu, rip) || !x86_canonical(cpu, rsp)))
 		x86_raise(cpu, X86_GP, true, 0);
 	flat(&cpu->seg[X86_CS], (sel + (to64 ? 32 : 16)) | 3, true, 3, to64);
 	flat(&cpu->seg[X86_SS], (sel + (to64 ? 40 : 24)) | 3, false, 3, false);

@@ -497,7 +497,7 @@ int x86_h_wrfsbase(struct x86_cpu *cpu, const struct x86_insn *i)
 {
 	fsgsbase_check(cpu);
 	uint64_t b = x86_op_read(cpu, i, &i->op[0]);
-	if ((uint64_t)((int64_t)(b << 16) >> 16) != b)
+	if (!x86_canonical(cpu, b))
 		x86_raise(cpu, X86_GP, true, 0);
 	cpu->seg[i->sub ? X86_GS : X86_FS].base = b;
 	return X86_NEXT;

@@ -1,5 +1,5 @@
 /* Address translation: segmentation limits, the page walk of every paging
- * mode (32-bit with PSE, PAE, 4-level), the software TLB, and guest memory
+ * mode (32-bit with PSE, PAE, 4- and 5-level), the software TLB, and guest memory
  * access through the memslots (outside them: MMIO through io.c).
  */
 #include <string.h>
@@ -218,16 +218,16 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 	}
 
 	bool wide, lma = cpu->efer & X86_EFER_LMA;
-	int level;        /* 4 = PML4 ... 1 = PT */
+	int level;        /* 5 = PML5, 4 = PML4 ... 1 = PT */
 	uint64_t table;
-	struct level lv[4];
+	struct level lv[5];
 	int nh = 0;
 	bool wr = true, us = true, nx = false;
 	uint64_t rsvd_nx = nxe ? 0 : PTE_NX;
 
 	if (lma) {
 		wide = true;
-		level = 4;
+		level = (cpu->cr4 & X86_CR4_LA57) ? 5 : 4;
 		table = cpu->cr3 & PHYS_MASK;
 	} else if (cpu->cr4 & X86_CR4_PAE) {
 		wide = true;
@@ -264,7 +264,7 @@ static uint32_t walk(struct x86_cpu *cpu, uint64_t lin, enum x86_access acc, boo
 			     (wide ? level <= 3 : (cpu->cr4 & X86_CR4_PSE) != 0);
 		if (wide) {
 			uint64_t rsvd = RSVD_HIGH | rsvd_nx;
-			if (level == 4)
+			if (level >= 4)
 				rsvd |= PTE_PS;
 			if (large)
 				rsvd |= level == 3 ? 0x3fffe000ull : 0x1fe000ull;
@@ -345,10 +345,6 @@ bool x86_translate_nofault(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa, boo
 
 /* ---- segmentation ---- */
 
-static inline bool canonical(uint64_t lin)
-{
-	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
-}
 
 _Noreturn static void seg_fault(struct x86_cpu *cpu, int sreg)
 {
@@ -361,7 +357,7 @@ uint64_t x86_linear(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
 	const struct x86_seg *s = &cpu->seg[sreg];
 	if (cpu->mode == X86_MODE_LONG64) {
 		uint64_t lin = off + (sreg >= X86_FS ? s->base : 0);
-		if (!canonical(lin) || !canonical(lin + size - 1))
+		if (!x86_canonical(cpu, lin) || !x86_canonical(cpu, lin + size - 1))
 			seg_fault(cpu, sreg);
 		return lin;
 	}

@@ -80,11 +80,6 @@ uint64_t x86_host_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static bool canonical(uint64_t v)
-{
-	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
-}
-
 static bool get_tsc(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 {
 	*val = x86_rdtsc(cpu);
@@ -151,7 +146,7 @@ static bool get_seg_base(struct x86_cpu *cpu, uint32_t idx, uint64_t *val)
 
 static bool set_seg_base(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 {
-	if (!host && !canonical(val))
+	if (!host && !x86_canonical(cpu, val))
 		return false;
 	cpu->seg[idx == MSR_FS_BASE ? X86_FS : X86_GS].base = val;
 	return true;
@@ -481,7 +476,7 @@ static int msr_set(struct x86_cpu *cpu, uint32_t idx, uint64_t val, bool host)
 		uint64_t cur;
 		return host && d->get(cpu, idx, &cur) && cur == val ? MSR_OK : MSR_INVAL;
 	}
-	if ((d->flags & F_CANON) && !host && !canonical(val))
+	if ((d->flags & F_CANON) && !host && !x86_canonical(cpu, val))
 		return MSR_INVAL;
 	if (d->set)
 		return d->set(cpu, idx, val, host) ? MSR_OK : MSR_INVAL;

@@ -168,11 +168,12 @@ void x86_mode_changed(struct x86_cpu *cpu)
 /* CR4 bits a guest may set: those of the CPUID features softkvm offers. */
 #define CR4_KNOWN (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | \
 		   X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
-		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP)
+		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP | \
+		   X86_CR4_LA57)
 
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 {
-	/* OSXSAVE, SMEP and SMAP only with their features in the guest's
+	/* OSXSAVE, SMEP, SMAP and LA57 only with their features in the guest's
 	 * CPUID, as KVM (which checks nothing of the guest's before
 	 * KVM_SET_CPUID2). */
 	uint32_t r[4], r7[4];
@@ -186,6 +187,8 @@ uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 		rsvd |= X86_CR4_SMEP;
 	if (!any && !(r7[1] & (1u << 20)))
 		rsvd |= X86_CR4_SMAP;
+	if (!any && !(r7[2] & (1u << 16)))
+		rsvd |= X86_CR4_LA57;
 	return rsvd;
 }
 
@@ -225,9 +228,11 @@ static bool set_cr4(struct x86_cpu *cpu, uint64_t val)
 		return false;
 	if ((cpu->efer & X86_EFER_LMA) && !(val & X86_CR4_PAE))
 		return false;
+	if ((cpu->efer & X86_EFER_LMA) && ((val ^ old) & X86_CR4_LA57))
+		return false;   /* the paging depth changes only outside long mode */
 	cpu->cr4 = val;
 	if ((val ^ old) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
-			   X86_CR4_PCIDE))
+			   X86_CR4_PCIDE | X86_CR4_LA57))
 		x86_tlb_flush(cpu);
 	return true;
 }

@@ -425,6 +425,12 @@ bool x86_set_xcr(struct x86_cpu *cpu, uint32_t index, uint64_t val);
  * set returns 0 or -EINVAL. */
 void x86_xsave_uabi_get(const struct x86_cpu *cpu, uint8_t *region);
 int x86_xsave_uabi_set(struct x86_cpu *cpu, const uint8_t *region);
+/* A canonical linear address: 48 bits, or 57 with 5-level paging. */
+static inline bool x86_canonical(const struct x86_cpu *cpu, uint64_t v)
+{
+	unsigned s = (cpu->cr4 & X86_CR4_LA57) ? 7 : 16;
+	return (uint64_t)((int64_t)(v << s) >> s) == v;
+}
 /* The physical-address bits the guest's MAXPHYADDR reserves. */
 static inline uint64_t x86_rsvd_gpa(const struct x86_cpu *cpu)
 {

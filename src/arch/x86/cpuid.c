@@ -23,6 +23,7 @@
 #define F1_ECX (BIT(0) /* SSE3 */ | BIT(9) /* SSSE3 */ | BIT(13) /* CX16 */ | \
 		BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ | BIT(22) /* MOVBE */ | \
 		BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ | BIT(31) /* HYPERVISOR */ | \
+		BIT(17) /* PCID */ | \
 		BIT(21) /* x2APIC */ | BIT(24) /* TSC-deadline (lapic.c) */ | \
 		BIT(12) /* FMA */ | BIT(28) /* AVX */ | BIT(29) /* F16C */)
 /* Leaf 0xD subleaf 1: XSAVEOPT, XSAVEC, XGETBV with ECX = 1, XSAVES, as
@@ -33,7 +34,7 @@
 #define FD1_XSAVES BIT(3)
 #define FD1_EAX (BIT(0) | FD1_XSAVEC | FD1_XGETBV1 | FD1_XSAVES)
 #define SUPPORTED_XSS 0ull
-#define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(9) /* ERMS */ | \
+#define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(9) /* ERMS */ | BIT(10) /* INVPCID */ | \
 		BIT(20) /* SMAP */)
 #define F7_ECX BIT(16) /* LA57: 5-level paging */
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)

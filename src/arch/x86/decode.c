@@ -91,7 +91,7 @@ static const struct mnem table[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	/* system */
 	E(HLT, hlt, 0), E(CLI, cli, 0), E(STI, sti, 0), H(CPUID, cpuid, 0),
 	H(RDMSR, rdmsr, 0), E(WRMSR, wrmsr, 0), H(RDTSC, rdtsc, 0), H(RDTSCP, rdtscp, 0),
-	H(RDPID, rdpid, 0), H(CLAC, clac, 0), H(STAC, clac, 1),
+	H(RDPID, rdpid, 0), H(CLAC, clac, 0), H(STAC, clac, 1), H(INVPCID, invpcid, 0),
 	E(LGDT, lgdt, 0), E(LIDT, lgdt, 1), H(SGDT, sgdt, 0), H(SIDT, sgdt, 1),
 	E(LLDT, lldt, 0), E(LTR, ltr, 0), H(SLDT, sldt, 0), H(STR, str, 0),
 	E(LMSW, lmsw, 0), H(SMSW, smsw, 0), E(CLTS, clts, 0), H(INVLPG, invlpg, 0),

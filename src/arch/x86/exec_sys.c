@@ -116,6 +116,29 @@ int x86_h_rdtscp(struct x86_cpu *cpu, const struct x86_insn *i)
 	return X86_NEXT;
 }
 
+/* INVPCID: type in the register, a 16-byte descriptor (PCID, address) in
+ * memory. The checks are the SDM's; every type then flushes the whole TLB,
+ * which is more than any asks for and so always right. */
+int x86_h_invpcid(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+	uint32_t r[4];
+	x86_cpuid(cpu, 7, 0, r);
+	if (!(r[1] & (1u << 10)) || cpu->mode == X86_MODE_VM86)
+		x86_raise(cpu, X86_UD, false, 0);
+	need_cpl0(cpu);
+	uint64_t type = x86_op_read(cpu, i, &i->op[0]);
+	const struct x86_op *m = &i->op[1];
+	uint64_t off = x86_ea(cpu, i, m);
+	uint64_t pcid = x86_read(cpu, m->seg, off, 8);
+	uint64_t lin = x86_read(cpu, m->seg, (off + 8) & x86_szmask(i->asize), 8);
+	bool pcide = cpu->cr4 & X86_CR4_PCIDE;
+	if (type > 3 || (type <= 1 && pcid > 0xfff) ||
+	    (type == 0 && !x86_canonical(cpu, lin)) || (type <= 1 && !pcide && pcid))
+		x86_raise(cpu, X86_GP, true, 0);
+	x86_tlb_flush(cpu);
+	return X86_NEXT;
+}
+
 /* CLAC/STAC (sub 1): EFLAGS.AC for SMAP; CPL 0 only, #UD in virtual-8086
  * mode and without SMAP in the guest's CPUID. */
 int x86_h_clac(struct x86_cpu *cpu, const struct x86_insn *i)

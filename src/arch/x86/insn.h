@@ -342,7 +342,7 @@ void x86_soft_int(struct x86_cpu *cpu, int vec, bool soft);
 	X(mov_sreg) X(lxs) X(mov_cr) X(mov_dr) \
 	X(jmp) X(jcc) X(call) X(ret) X(loop) X(jcxz) X(int) X(iret) \
 	X(movs) X(cmps) X(stos) X(lods) X(scas) X(ins) X(outs) X(in) X(out) \
-	X(hlt) X(cli) X(sti) X(cpuid) X(rdmsr) X(wrmsr) X(rdtsc) X(rdtscp) X(rdpid) X(clac) \
+	X(hlt) X(cli) X(sti) X(cpuid) X(rdmsr) X(wrmsr) X(rdtsc) X(rdtscp) X(rdpid) X(clac) X(invpcid) \
 	X(lgdt) X(sgdt) X(lldt) X(ltr) X(sldt) X(str) X(lmsw) X(smsw) X(clts) \
 	X(invlpg) X(cache) X(syscall) X(sysret) X(sysenter) X(sysexit) \
 	X(lar) X(lsl) X(verr) X(swapgs) X(rdfsbase) X(wrfsbase) X(xgetbv) X(xsetbv) \

@@ -169,13 +169,13 @@ void x86_mode_changed(struct x86_cpu *cpu)
 #define CR4_KNOWN (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | \
 		   X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
 		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP | \
-		   X86_CR4_LA57)
+		   X86_CR4_LA57 | X86_CR4_PCIDE)
 
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 {
-	/* OSXSAVE, SMEP, SMAP and LA57 only with their features in the guest's
-	 * CPUID, as KVM (which checks nothing of the guest's before
-	 * KVM_SET_CPUID2). */
+	/* OSXSAVE, SMEP, SMAP, LA57 and PCIDE only with their features in
+	 * the guest's CPUID, as KVM (which checks nothing of the guest's
+	 * before KVM_SET_CPUID2). */
 	uint32_t r[4], r7[4];
 	x86_cpuid(cpu, 1, 0, r);
 	x86_cpuid(cpu, 7, 0, r7);
@@ -189,6 +189,8 @@ uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 		rsvd |= X86_CR4_SMAP;
 	if (!any && !(r7[2] & (1u << 16)))
 		rsvd |= X86_CR4_LA57;
+	if (!any && !(r[2] & (1u << 17)))
+		rsvd |= X86_CR4_PCIDE;
 	return rsvd;
 }
 
@@ -204,6 +206,8 @@ static bool set_cr0(struct x86_cpu *cpu, uint64_t val)
 		return false;
 	bool pg_on = (val & X86_CR0_PG) && !(old & X86_CR0_PG);
 	bool pg_off = !(val & X86_CR0_PG) && (old & X86_CR0_PG);
+	if (pg_off && (cpu->cr4 & X86_CR4_PCIDE))
+		return false;
 	if (pg_on && (cpu->efer & X86_EFER_LME)) {
 		if (!(cpu->cr4 & X86_CR4_PAE) || cpu->seg[X86_CS].l)
 			return false;
@@ -230,6 +234,8 @@ static bool set_cr4(struct x86_cpu *cpu, uint64_t val)
 		return false;
 	if ((cpu->efer & X86_EFER_LMA) && ((val ^ old) & X86_CR4_LA57))
 		return false;   /* the paging depth changes only outside long mode */
+	if ((val & ~old & X86_CR4_PCIDE) && (!(cpu->efer & X86_EFER_LMA) || (cpu->cr3 & 0xfff)))
+		return false;
 	cpu->cr4 = val;
 	if ((val ^ old) & (X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
 			   X86_CR4_PCIDE | X86_CR4_LA57))
@@ -237,8 +243,12 @@ static bool set_cr4(struct x86_cpu *cpu, uint64_t val)
 	return true;
 }
 
+/* With CR4.PCIDE, bit 63 asks to keep the PCID's translations: it is not
+ * stored, and softkvm's TLB (not tagged by PCID) is flushed anyway. */
 static bool set_cr3(struct x86_cpu *cpu, uint64_t val)
 {
+	if (cpu->cr4 & X86_CR4_PCIDE)
+		val &= ~(1ull << 63);
 	if ((cpu->efer & X86_EFER_LMA) && (val & x86_rsvd_gpa(cpu)))
 		return false;
 	cpu->cr3 = val;

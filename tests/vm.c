@@ -475,3 +475,33 @@ bool msr_set(int fd, uint32_t idx, uint64_t val)
 {
 	return msr_io(fd, KVM_SET_MSRS, idx, &val);
 }
+
+struct kvm_cpuid2 *cpuid_supported(int kvm)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 64 * sizeof(struct kvm_cpuid_entry2));
+	if (!c)
+		abort();
+	c->nent = 64;
+	if (ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c) < 0)
+		die("KVM_GET_SUPPORTED_CPUID");
+	return c;
+}
+
+struct kvm_cpuid_entry2 *cpuid_entry(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+	for (unsigned k = 0; k < c->nent; k++)
+		if (c->entries[k].function == fn && c->entries[k].index == idx)
+			return &c->entries[k];
+	return NULL;
+}
+
+void vcpu_restart(struct vcpu *v, const void *code, const void *end, uint64_t rbx)
+{
+	guest_load(v->vm, G_CODE, code, end);
+	struct kvm_regs r = get_regs(v);
+	r.rip = G_CODE;
+	r.rsp = G_STACK;
+	r.rflags = 2;
+	r.rbx = rbx;
+	set_regs(v, &r);
+}

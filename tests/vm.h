@@ -154,5 +154,12 @@ int check_ext(int fd, long cap);
  * true when the ioctl handled it (returned 1). */
 bool msr_get(int fd, uint32_t idx, uint64_t *val);
 bool msr_set(int fd, uint32_t idx, uint64_t val);
+/* KVM_GET_SUPPORTED_CPUID on the /dev/kvm fd (64 entries at most; free()
+ * it), and the entry of leaf fn / subleaf idx in c, or NULL. */
+struct kvm_cpuid2 *cpuid_supported(int kvm);
+struct kvm_cpuid_entry2 *cpuid_entry(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx);
+/* Load code at G_CODE and point the vCPU at it: RIP = G_CODE, RSP =
+ * G_STACK, RFLAGS = 2, RBX = rbx (other registers as they are). */
+void vcpu_restart(struct vcpu *v, const void *code, const void *end, uint64_t rbx);
 
 #endif

@@ -38,31 +38,15 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
 	memcpy(vm->mem + gpa, &v, 8);
 }
 
-static struct kvm_cpuid2 *supported(int kvm)
-{
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 64 * sizeof(struct kvm_cpuid_entry2));
-	c->nent = 64;
-	CHECK_OK(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c));
-	return c;
-}
-
-static struct kvm_cpuid_entry2 *entry(struct kvm_cpuid2 *c, uint32_t fn)
-{
-	for (unsigned k = 0; k < c->nent; k++)
-		if (c->entries[k].function == fn && c->entries[k].index == 0)
-			return &c->entries[k];
-	return NULL;
-}
-
 /* Long mode; the PML5's entry 0 is vcpu_setup's PML4 (low 4 GiB identity),
  * entry 1 maps HIGH.. to guest-physical 0 with one 2 MiB page. */
 static void box_init(struct box *b, bool la57_cpuid, bool la57)
 {
 	vm_init(&b->vm);
 	vcpu_init(&b->vm, &b->v, 0);
-	struct kvm_cpuid2 *c = supported(b->vm.kvm);
+	struct kvm_cpuid2 *c = cpuid_supported(b->vm.kvm);
 	if (!la57_cpuid)
-		entry(c, 7)->ecx &= ~(1u << 16);
+		cpuid_entry(c, 7, 0)->ecx &= ~(1u << 16);
 	CHECK_OK(ioctl(b->v.fd, KVM_SET_CPUID2, c));
 	free(c);
 	vcpu_setup(&b->v, MODE_LONG, G_CODE);
@@ -81,25 +65,13 @@ static void box_init(struct box *b, bool la57_cpuid, bool la57)
 	}
 }
 
-static void start(struct box *b, const unsigned char *code, const unsigned char *end,
-		  uint64_t rbx)
-{
-	guest_load(&b->vm, G_CODE, code, end);
-	struct kvm_regs r = get_regs(&b->v);
-	r.rip = G_CODE;
-	r.rsp = G_STACK;
-	r.rflags = 2;
-	r.rbx = rbx;
-	set_regs(&b->v, &r);
-}
-
 static void cpuid(void)
 {
 	struct vm vm;
 	vm_init_bare(&vm);
-	struct kvm_cpuid2 *c = supported(vm.kvm);
-	CHECK_EQ(1u << 16, entry(c, 7)->ecx & (1u << 16));
-	CHECK_EQ(57, (entry(c, 0x80000008)->eax >> 8) & 0xff);
+	struct kvm_cpuid2 *c = cpuid_supported(vm.kvm);
+	CHECK_EQ(1u << 16, cpuid_entry(c, 7, 0)->ecx & (1u << 16));
+	CHECK_EQ(57, (cpuid_entry(c, 0x80000008, 0)->eax >> 8) & 0xff);
 	free(c);
 	vm_fini(&vm);
 }
@@ -109,15 +81,15 @@ static void five_levels(void)
 	struct box b;
 	box_init(&b, true, true);
 	memcpy(b.vm.mem + DATA, "\x39\0\0\0", 4);
-	start(&b, s_read, s_read_end, HIGH + DATA);
+	vcpu_restart(&b.v, s_read, s_read_end, HIGH + DATA);
 	CHECK_EQ(0x39, RUN_EXPECT_OUT(&b.v, 0x10));
-	start(&b, s_read, s_read_end, DATA);   /* and through PML5[0] */
+	vcpu_restart(&b.v, s_read, s_read_end, DATA);   /* and through PML5[0] */
 	CHECK_EQ(0x39, RUN_EXPECT_OUT(&b.v, 0x10));
 	/* 57-bit canonical FS base. */
-	start(&b, s_fsbase, s_fsbase_end, 0xff01000000000000ull);
+	vcpu_restart(&b.v, s_fsbase, s_fsbase_end, 0xff01000000000000ull);
 	RUN_EXPECT_OUT(&b.v, 0x10);
 	/* Leaving 5-level paging in long mode: #GP. */
-	start(&b, s_cr4, s_cr4_end, CR4_LA57);
+	vcpu_restart(&b.v, s_cr4, s_cr4_end, CR4_LA57);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	vcpu_fini(&b.v);
 	vm_fini(&b.vm);
@@ -127,12 +99,12 @@ static void four_levels(void)
 {
 	struct box b;
 	box_init(&b, true, false);
-	start(&b, s_read, s_read_end, HIGH + DATA);
+	vcpu_restart(&b.v, s_read, s_read_end, HIGH + DATA);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));   /* non-canonical */
-	start(&b, s_fsbase, s_fsbase_end, 0xff01000000000000ull);
+	vcpu_restart(&b.v, s_fsbase, s_fsbase_end, 0xff01000000000000ull);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	/* Entering 5-level paging in long mode: #GP too. */
-	start(&b, s_cr4, s_cr4_end, CR4_LA57);
+	vcpu_restart(&b.v, s_cr4, s_cr4_end, CR4_LA57);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	vcpu_fini(&b.v);
 	vm_fini(&b.vm);

@@ -36,26 +36,16 @@ struct box {
 	struct vcpu v;
 };
 
-static struct kvm_cpuid_entry2 *entry(struct kvm_cpuid2 *c, uint32_t fn)
-{
-	for (unsigned k = 0; k < c->nent; k++)
-		if (c->entries[k].function == fn && c->entries[k].index == 0)
-			return &c->entries[k];
-	return NULL;
-}
-
 static void box_init(struct box *b, bool pcid)
 {
 	vm_init(&b->vm);
 	vcpu_init(&b->vm, &b->v, 0);
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 64 * sizeof(struct kvm_cpuid_entry2));
-	c->nent = 64;
-	CHECK_OK(ioctl(b->vm.kvm, KVM_GET_SUPPORTED_CPUID, c));
-	CHECK_EQ(1u << 17, entry(c, 1)->ecx & (1u << 17));
-	CHECK_EQ(1u << 10, entry(c, 7)->ebx & (1u << 10));
+	struct kvm_cpuid2 *c = cpuid_supported(b->vm.kvm);
+	CHECK_EQ(1u << 17, cpuid_entry(c, 1, 0)->ecx & (1u << 17));
+	CHECK_EQ(1u << 10, cpuid_entry(c, 7, 0)->ebx & (1u << 10));
 	if (!pcid) {
-		entry(c, 1)->ecx &= ~(1u << 17);
-		entry(c, 7)->ebx &= ~(1u << 10);
+		cpuid_entry(c, 1, 0)->ecx &= ~(1u << 17);
+		cpuid_entry(c, 7, 0)->ebx &= ~(1u << 10);
 	}
 	CHECK_OK(ioctl(b->v.fd, KVM_SET_CPUID2, c));
 	free(c);
@@ -73,18 +63,6 @@ static void fini(struct box *b)
 	vm_fini(&b->vm);
 }
 
-static void start(struct box *b, const unsigned char *code, const unsigned char *end,
-		  uint64_t rbx)
-{
-	guest_load(&b->vm, G_CODE, code, end);
-	struct kvm_regs r = get_regs(&b->v);
-	r.rip = G_CODE;
-	r.rsp = G_STACK;
-	r.rflags = 2;
-	r.rbx = rbx;
-	set_regs(&b->v, &r);
-}
-
 static void set_desc(struct box *b, uint64_t pcid, uint64_t lin)
 {
 	memcpy(b->vm.mem + DESC, &pcid, 8);
@@ -96,42 +74,42 @@ static void pcid(void)
 	struct box b;
 	box_init(&b, true);
 	/* Bit 63 without PCIDE: reserved. */
-	start(&b, s_cr3, s_cr3_end, G_PT | 1ull << 63);
+	vcpu_restart(&b.v, s_cr3, s_cr3_end, G_PT | 1ull << 63);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	/* PCIDE with a non-zero PCID in CR3: #GP; with PCID 0: set. */
-	start(&b, s_cr3, s_cr3_end, G_PT | 5);
+	vcpu_restart(&b.v, s_cr3, s_cr3_end, G_PT | 5);
 	CHECK_EQ(G_PT | 5, RUN_EXPECT_OUT(&b.v, 0x10));
 	RUN_EXPECT_OUT(&b.v, 0x11);
 	RUN_EXPECT_OUT(&b.v, 0x12);
-	start(&b, s_cr4, s_cr4_end, CR4_PCIDE);
+	vcpu_restart(&b.v, s_cr4, s_cr4_end, CR4_PCIDE);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
-	start(&b, s_cr3, s_cr3_end, G_PT);
+	vcpu_restart(&b.v, s_cr3, s_cr3_end, G_PT);
 	RUN_EXPECT_OUT(&b.v, 0x10);
 	RUN_EXPECT_OUT(&b.v, 0x11);
 	RUN_EXPECT_OUT(&b.v, 0x12);
-	start(&b, s_cr4, s_cr4_end, CR4_PCIDE);
+	vcpu_restart(&b.v, s_cr4, s_cr4_end, CR4_PCIDE);
 	CHECK_EQ(CR4_PCIDE, RUN_EXPECT_OUT(&b.v, 0x10) & CR4_PCIDE);
 	/* PCID 7 with the no-flush bit: CR3 keeps the PCID, not bit 63. */
-	start(&b, s_cr3, s_cr3_end, G_PT | 7 | 1ull << 63);
+	vcpu_restart(&b.v, s_cr3, s_cr3_end, G_PT | 7 | 1ull << 63);
 	CHECK_EQ(G_PT | 7, RUN_EXPECT_OUT(&b.v, 0x10));
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x11));
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x12));
 	/* INVPCID, every type, and its #GPs. */
 	set_desc(&b, 7, 0x30000);
 	for (uint64_t t = 0; t < 4; t++) {
-		start(&b, s_invpcid, s_invpcid_end, t);
+		vcpu_restart(&b.v, s_invpcid, s_invpcid_end, t);
 		CHECK_EQ(0x17, RUN_EXPECT_OUT(&b.v, 0x10));
 	}
-	start(&b, s_invpcid, s_invpcid_end, 4);
+	vcpu_restart(&b.v, s_invpcid, s_invpcid_end, 4);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	set_desc(&b, 0x1000, 0x30000);
-	start(&b, s_invpcid, s_invpcid_end, 1);
+	vcpu_restart(&b.v, s_invpcid, s_invpcid_end, 1);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	set_desc(&b, 7, 0x0001000000000000ull);
-	start(&b, s_invpcid, s_invpcid_end, 0);
+	vcpu_restart(&b.v, s_invpcid, s_invpcid_end, 0);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	/* Paging off with PCIDE: #GP. */
-	start(&b, s_pgoff, s_pgoff_end, 0);
+	vcpu_restart(&b.v, s_pgoff, s_pgoff_end, 0);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	fini(&b);
 }
@@ -140,10 +118,10 @@ static void without_cpuid(void)
 {
 	struct box b;
 	box_init(&b, false);
-	start(&b, s_cr4, s_cr4_end, CR4_PCIDE);
+	vcpu_restart(&b.v, s_cr4, s_cr4_end, CR4_PCIDE);
 	CHECK_EQ(0, RUN_EXPECT_OUT(&b.v, 0x50));
 	set_desc(&b, 0, 0);
-	start(&b, s_invpcid, s_invpcid_end, 2);
+	vcpu_restart(&b.v, s_invpcid, s_invpcid_end, 2);
 	RUN_EXPECT_OUT(&b.v, 0x52);
 	fini(&b);
 }

@@ -42,22 +42,12 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
 	memcpy(vm->mem + gpa, &v, 8);
 }
 
-static struct kvm_cpuid_entry2 *entry(struct kvm_cpuid2 *cp, uint32_t fn)
-{
-	for (unsigned k = 0; k < cp->nent; k++)
-		if (cp->entries[k].function == fn && cp->entries[k].index == 0)
-			return &cp->entries[k];
-	return NULL;
-}
-
 static void box_init(struct box *b, bool smap_smep)
 {
 	vm_init(&b->vm);
 	vcpu_init(&b->vm, &b->v, 0);
-	b->cpuid = calloc(1, sizeof(*b->cpuid) + 64 * sizeof(struct kvm_cpuid_entry2));
-	b->cpuid->nent = 64;
-	CHECK_OK(ioctl(b->vm.kvm, KVM_GET_SUPPORTED_CPUID, b->cpuid));
-	struct kvm_cpuid_entry2 *e7 = entry(b->cpuid, 7);
+	b->cpuid = cpuid_supported(b->vm.kvm);
+	struct kvm_cpuid_entry2 *e7 = cpuid_entry(b->cpuid, 7, 0);
 	if (CHECK(e7 != NULL)) {
 		CHECK_EQ(1u << 7, e7->ebx & (1u << 7));
 		CHECK_EQ(1u << 20, e7->ebx & (1u << 20));
@@ -91,18 +81,6 @@ static bool set_cr4_bits(struct box *b, uint64_t bits)
 }
 
 /* Run code from G_CODE with RBX = rbx. */
-static void start(struct box *b, const unsigned char *code, const unsigned char *end,
-		  uint64_t rbx)
-{
-	guest_load(&b->vm, G_CODE, code, end);
-	struct kvm_regs r = get_regs(&b->v);
-	r.rip = G_CODE;
-	r.rsp = G_STACK;
-	r.rflags = 2;
-	r.rbx = rbx;
-	set_regs(&b->v, &r);
-}
-
 static void expect_pf(struct box *b, uint32_t err, uint32_t cr2)
 {
 	CHECK_EQ(err, RUN_EXPECT_OUT(&b->v, 0x50));
@@ -115,22 +93,22 @@ static void smap(void)
 	box_init(&b, true);
 	memcpy(b.vm.mem + USER, "\x2a\0\0\0", 4);
 	/* Without SMAP the kernel reads and writes user pages. */
-	start(&b, s_read, s_read_end, USER);
+	vcpu_restart(&b.v, s_read, s_read_end, USER);
 	CHECK_EQ(42, RUN_EXPECT_OUT(&b.v, 0x10));
-	start(&b, s_read, s_read_end, 0x31000);
+	vcpu_restart(&b.v, s_read, s_read_end, 0x31000);
 	RUN_EXPECT_OUT(&b.v, 0x10);
 	CHECK(set_cr4_bits(&b, CR4_SMAP));
-	start(&b, s_read, s_read_end, USER);
+	vcpu_restart(&b.v, s_read, s_read_end, USER);
 	expect_pf(&b, 0x1, USER);
-	start(&b, s_write, s_write_end, USER + 8);
+	vcpu_restart(&b.v, s_write, s_write_end, USER + 8);
 	expect_pf(&b, 0x3, USER + 8);
 	CHECK_EQ(0, b.vm.mem[USER + 8]);
 	/* Supervisor pages are unaffected. */
-	start(&b, s_read, s_read_end, 0x31000);
+	vcpu_restart(&b.v, s_read, s_read_end, 0x31000);
 	RUN_EXPECT_OUT(&b.v, 0x10);
 	/* AC set: allowed; cleared again: the very same load faults. */
 	for (int k = 0; k < 2; k++) {
-		start(&b, s_stac_clac, s_stac_clac_end, USER);
+		vcpu_restart(&b.v, s_stac_clac, s_stac_clac_end, USER);
 		CHECK_EQ(42, RUN_EXPECT_OUT(&b.v, 0x11));
 		expect_pf(&b, 0x1, USER);
 	}
@@ -142,11 +120,11 @@ static void smep(void)
 	struct box b;
 	box_init(&b, true);
 	guest_load(&b.vm, USER, user_code, user_code_end);
-	start(&b, s_call, s_call_end, USER);
+	vcpu_restart(&b.v, s_call, s_call_end, USER);
 	RUN_EXPECT_OUT(&b.v, 0x12);   /* SMEP off: the kernel runs user code */
 	RUN_EXPECT_OUT(&b.v, 0x10);
 	CHECK(set_cr4_bits(&b, CR4_SMEP));
-	start(&b, s_call, s_call_end, USER);
+	vcpu_restart(&b.v, s_call, s_call_end, USER);
 	expect_pf(&b, 0x11, USER);
 	box_fini(&b);
 }
@@ -157,7 +135,7 @@ static void without_cpuid(void)
 	box_init(&b, false);
 	CHECK(!set_cr4_bits(&b, CR4_SMAP));
 	CHECK(!set_cr4_bits(&b, CR4_SMEP));
-	start(&b, s_stac_clac, s_stac_clac_end, USER);
+	vcpu_restart(&b.v, s_stac_clac, s_stac_clac_end, USER);
 	RUN_EXPECT_OUT(&b.v, 0x52);
 	box_fini(&b);
 }

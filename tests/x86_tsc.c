@@ -79,28 +79,15 @@ static double mono_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static struct kvm_msrs *one_msr(uint32_t idx, uint64_t val)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	m->nmsrs = 1;
-	m->entries[0].index = idx;
-	m->entries[0].data = val;
-	return m;
-}
-
 static void set_msr(struct vcpu *v, uint32_t idx, uint64_t val)
 {
-	struct kvm_msrs *m = one_msr(idx, val);
-	CHECK_EQ(1, ioctl(v->fd, KVM_SET_MSRS, m));
-	free(m);
+	CHECK(msr_set(v->fd, idx, val));
 }
 
 static uint64_t get_msr(struct vcpu *v, uint32_t idx)
 {
-	struct kvm_msrs *m = one_msr(idx, 0);
-	CHECK_EQ(1, ioctl(v->fd, KVM_GET_MSRS, m));
-	uint64_t val = m->entries[0].data;
-	free(m);
+	uint64_t val = 0;
+	CHECK(msr_get(v->fd, idx, &val));
 	return val;
 }
 

@@ -58,22 +58,6 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
-static struct kvm_cpuid2 *supported_cpuid(int kvm)
-{
-	struct kvm_cpuid2 *cp = calloc(1, sizeof(*cp) + 64 * sizeof(struct kvm_cpuid_entry2));
-	cp->nent = 64;
-	CHECK_OK(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cp));
-	return cp;
-}
-
-static struct kvm_cpuid_entry2 *entry(struct kvm_cpuid2 *cp, uint32_t fn, uint32_t idx)
-{
-	for (unsigned k = 0; k < cp->nent; k++)
-		if (cp->entries[k].function == fn && cp->entries[k].index == idx)
-			return &cp->entries[k];
-	return NULL;
-}
-
 /* Long mode, ring 0, the supported CPUID (less XSAVES when !xsaves), a
  * ring 3 code/data pair and a TSS for exceptions from ring 3. */
 static void box_init(struct box *b, bool xsaves)
@@ -81,9 +65,9 @@ static void box_init(struct box *b, bool xsaves)
 	vm_init(&b->vm);
 	vcpu_init(&b->vm, &b->v, 0);
 	vcpu_setup(&b->v, MODE_LONG, G_CODE);
-	b->cpuid = supported_cpuid(b->vm.kvm);
+	b->cpuid = cpuid_supported(b->vm.kvm);
 	if (!xsaves)
-		entry(b->cpuid, 0xd, 1)->eax &= ~(1u << 3);
+		cpuid_entry(b->cpuid, 0xd, 1)->eax &= ~(1u << 3);
 	CHECK_OK(ioctl(b->v.fd, KVM_SET_CPUID2, b->cpuid));
 	static const int vecs[] = { 6, 7, 13, 14 };
 	for (unsigned k = 0; k < sizeof(vecs) / sizeof(vecs[0]); k++) {
@@ -217,7 +201,7 @@ static void cpuid_and_msr(void)
 {
 	struct box b;
 	box_init(&b, true);
-	struct kvm_cpuid_entry2 *d0 = entry(b.cpuid, 0xd, 0), *d1 = entry(b.cpuid, 0xd, 1);
+	struct kvm_cpuid_entry2 *d0 = cpuid_entry(b.cpuid, 0xd, 0), *d1 = cpuid_entry(b.cpuid, 0xd, 1);
 	if (!CHECK(d0 && d1))
 		return;
 	CHECK_EQ(0xf, d1->eax & 0xf);      /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
@@ -478,7 +462,7 @@ static void xgetbv1(void)
 {
 	struct box b;
 	box_init(&b, true);
-	bool avx = (entry(b.cpuid, 1, 0)->ecx >> 28) & 1;
+	bool avx = (cpuid_entry(b.cpuid, 1, 0)->ecx >> 28) & 1;
 	set_xcr0(&b, avx ? 7 : 3);
 	CHECK_EQ(-1, RUN(&b, s_xgetbv, .rcx = 0, .cr4 = XS));
 	CHECK_EQ(avx ? 7 : 3, (uint32_t)get_regs(&b.v).rax);
@@ -495,7 +479,7 @@ static void xgetbv1(void)
 	box_fini(&b);
 	/* Not in the guest's CPUID: #GP. */
 	box_init(&b, true);
-	entry(b.cpuid, 0xd, 1)->eax &= ~(1u << 2);
+	cpuid_entry(b.cpuid, 0xd, 1)->eax &= ~(1u << 2);
 	CHECK_OK(ioctl(b.v.fd, KVM_SET_CPUID2, b.cpuid));
 	CHECK_EQ(13, RUN(&b, s_xgetbv, .rcx = 1, .cr4 = XS));
 	box_fini(&b);

@@ -110,49 +110,6 @@ static inline int x86_thread_mem(struct x86_cpu *cpu, const struct x86_insn *i, 
 	return x86_thread(cpu, i);
 }
 
-/* x86_read_fast / x86_write_fast that report the slow path in *slow. */
-__attribute__((always_inline))
-static inline uint64_t x86_read_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
-				   bool *slow)
-{
-	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
-		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
-		const uint8_t *h = x86_tlb_hit(cpu->tlb.read, cpu, lin, size);
-		if (__builtin_expect(h != NULL, 1)) {
-			switch (size) {
-			case 1: return sk_guest_load(h, 1);
-			case 2: return sk_guest_load(h, 2);
-			case 4: return sk_guest_load(h, 4);
-			case 8: return sk_guest_load(h, 8);
-			default: break;
-			}
-		}
-	}
-	*slow = true;
-	return x86_read(cpu, sreg, off, size);
-}
-
-__attribute__((always_inline))
-static inline void x86_write_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
-				uint64_t val, bool *slow)
-{
-	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
-		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
-		uint8_t *h = x86_tlb_hit(cpu->tlb.write, cpu, lin, size);
-		if (__builtin_expect(h != NULL, 1)) {
-			switch (size) {
-			case 1: sk_guest_store(h, 1, val); return;
-			case 2: sk_guest_store(h, 2, val); return;
-			case 4: sk_guest_store(h, 4, val); return;
-			case 8: sk_guest_store(h, 8, val); return;
-			default: break;
-			}
-		}
-	}
-	*slow = true;
-	x86_write(cpu, sreg, off, size, val);
-}
-
 /* ---- small helpers ---- */
 
 static inline uint64_t x86_szmask(unsigned size)

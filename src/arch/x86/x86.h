@@ -274,12 +274,16 @@ static inline uint8_t *x86_tlb_hit(const struct x86_tlb_entry *set, const struct
 	return 0;
 }
 
-static inline uint64_t x86_read_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size)
+/* Reads and writes through that path; the _fs forms also report in *slow
+ * that the access left it (the interpreter's threaded handlers use it). */
+__attribute__((always_inline))
+static inline uint64_t x86_read_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				   bool *slow)
 {
 	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
 		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
 		const uint8_t *h = x86_tlb_hit(cpu->tlb.read, cpu, lin, size);
-		if (h) {
+		if (__builtin_expect(h != NULL, 1)) {
 			switch (size) {
 			case 1: return sk_guest_load(h, 1);
 			case 2: return sk_guest_load(h, 2);
@@ -289,16 +293,18 @@ static inline uint64_t x86_read_fast(struct x86_cpu *cpu, int sreg, uint64_t off
 			}
 		}
 	}
+	*slow = true;
 	return x86_read(cpu, sreg, off, size);
 }
 
-static inline void x86_write_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
-				  uint64_t val)
+__attribute__((always_inline))
+static inline void x86_write_fs(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				uint64_t val, bool *slow)
 {
 	if (__builtin_expect(cpu->mode == X86_MODE_LONG64, 1)) {
 		uint64_t lin = off + (sreg >= X86_FS ? cpu->seg[sreg].base : 0);
 		uint8_t *h = x86_tlb_hit(cpu->tlb.write, cpu, lin, size);
-		if (h) {
+		if (__builtin_expect(h != NULL, 1)) {
 			switch (size) {
 			case 1: sk_guest_store(h, 1, val); return;
 			case 2: sk_guest_store(h, 2, val); return;
@@ -308,7 +314,21 @@ static inline void x86_write_fast(struct x86_cpu *cpu, int sreg, uint64_t off, u
 			}
 		}
 	}
+	*slow = true;
 	x86_write(cpu, sreg, off, size, val);
+}
+
+static inline uint64_t x86_read_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size)
+{
+	bool slow;
+	return x86_read_fs(cpu, sreg, off, size, &slow);
+}
+
+static inline void x86_write_fast(struct x86_cpu *cpu, int sreg, uint64_t off, unsigned size,
+				  uint64_t val)
+{
+	bool slow;
+	x86_write_fs(cpu, sreg, off, size, val, &slow);
 }
 /* Host pointer for reading size bytes of guest code at a linear address
  * (instruction fetch); NULL when not RAM (fetching from MMIO gives an

@@ -16,6 +16,9 @@
  *   leaf (KVM's cpuid_query_maxphyaddr): physical-address bits above it in
  *   an MTRR mask or a long-mode CR3 are refused, below it accepted, up to
  *   52 whatever softkvm advertises (QEMU's -cpu host copies the host's).
+ * - UMIP: offered in CPUID 7.ECX[2]; with CR4.UMIP, SGDT at CPL 3 faults
+ *   (here: no handlers, so a triple fault), at CPL 0 it runs; CR4.UMIP is
+ *   refused without UMIP in the guest's CPUID.
  */
 #include "vm.h"
 
@@ -262,6 +265,52 @@ static void maxphyaddr(void)
 	}
 }
 
+GUEST_CODE(umip_code, 32, "sgdt 0x700\n out %al, $0x10\n hlt\n");
+
+/* Returns the exit of running umip_code at cpl with CR4.UMIP as given. */
+static uint32_t umip_run(bool umip, int cpl, bool cpuid_umip, bool *sregs_ok)
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	struct kvm_cpuid2 *c = cpuid_supported(vm.kvm);
+	CHECK_EQ(1u << 2, cpuid_entry(c, 7, 0)->ecx & (1u << 2));
+	if (!cpuid_umip)
+		cpuid_entry(c, 7, 0)->ecx &= ~(1u << 2);
+	CHECK_OK(ioctl(v.fd, KVM_SET_CPUID2, c));
+	free(c);
+	GUEST_LOAD(&vm, umip_code);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	struct kvm_sregs s = get_sregs(&v);
+	if (umip)
+		s.cr4 |= 1u << 11;
+	s.cs.dpl = s.ss.dpl = (uint8_t)cpl;
+	s.cs.selector |= (uint16_t)cpl;
+	s.ss.selector |= (uint16_t)cpl;
+	*sregs_ok = ioctl(v.fd, KVM_SET_SREGS, &s) == 0;
+	struct kvm_regs r = get_regs(&v);
+	r.rflags = 0x3002;   /* IOPL 3: OUT at CPL 3 */
+	set_regs(&v, &r);
+	uint32_t exit = vcpu_run(&v) == 0 ? v.run->exit_reason : ~0u;
+	vcpu_fini(&v);
+	vm_fini(&vm);
+	return exit;
+}
+
+static void umip(void)
+{
+	bool ok;
+	CHECK_EQ(KVM_EXIT_IO, umip_run(false, 3, true, &ok));
+	CHECK(ok);
+	CHECK_EQ(KVM_EXIT_SHUTDOWN, umip_run(true, 3, true, &ok));
+	CHECK(ok);
+	CHECK_EQ(KVM_EXIT_IO, umip_run(true, 0, true, &ok));
+	CHECK(ok);
+	umip_run(true, 0, false, &ok);
+	CHECK(!ok);
+}
+
 int main(void)
 {
 	RUN_CASE(gd_userspace);
@@ -269,5 +318,6 @@ int main(void)
 	RUN_CASE(mmu_pages);
 	RUN_CASE(apic_base_reset);
 	RUN_CASE(maxphyaddr);
+	RUN_CASE(umip);
 	return t_done();
 }

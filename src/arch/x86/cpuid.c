@@ -36,7 +36,7 @@
 #define SUPPORTED_XSS 0ull
 #define F7_EBX (BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(9) /* ERMS */ | BIT(10) /* INVPCID */ | \
 		BIT(20) /* SMAP */)
-#define F7_ECX BIT(16) /* LA57: 5-level paging */
+#define F7_ECX (BIT(2) /* UMIP */ | BIT(16) /* LA57: 5-level paging */)
 #define F7_EDX (BIT(29) /* ARCH_CAPABILITIES */)
 #define F81_ECX (BIT(0) /* LAHF_LM */ | BIT(5) /* ABM: LZCNT */)
 #define F81_EDX (BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(26) /* 1G pages */ | \

@@ -169,11 +169,11 @@ void x86_mode_changed(struct x86_cpu *cpu)
 #define CR4_KNOWN (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | \
 		   X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
 		   X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_SMEP | X86_CR4_SMAP | \
-		   X86_CR4_LA57 | X86_CR4_PCIDE)
+		   X86_CR4_LA57 | X86_CR4_PCIDE | X86_CR4_UMIP)
 
 uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 {
-	/* OSXSAVE, SMEP, SMAP, LA57 and PCIDE only with their features in
+	/* OSXSAVE, SMEP, SMAP, LA57, PCIDE and UMIP only with their features in
 	 * the guest's CPUID, as KVM (which checks nothing of the guest's
 	 * before KVM_SET_CPUID2). */
 	uint32_t r[4], r7[4];
@@ -189,6 +189,8 @@ uint64_t x86_cr4_reserved(struct x86_cpu *cpu)
 		rsvd |= X86_CR4_SMAP;
 	if (!any && !(r7[2] & (1u << 16)))
 		rsvd |= X86_CR4_LA57;
+	if (!any && !(r7[2] & (1u << 2)))
+		rsvd |= X86_CR4_UMIP;
 	if (!any && !(r[2] & (1u << 17)))
 		rsvd |= X86_CR4_PCIDE;
 	return rsvd;

@@ -1,6 +1,7 @@
 /* KVM_CAP_DISABLE_QUIRKS / KVM_CAP_DISABLE_QUIRKS2 and the quirks softkvm
  * models: KVM_X86_QUIRK_FIX_HYPERCALL_INSN (the Intel vCPU's VMMCALL is
- * patched into VMCALL, or #UDs) and KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS
+ * patched into VMCALL, or #UDs; with an AMD vendor in CPUID, VMMCALL is the
+ * hypercall and VMCALL is patched into it, as on SVM) and KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS
  * (MONITOR/MWAIT are NOPs, or #UD without CPUID.1:ECX.MONITOR); the third,
  * KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT (CPUID.1:ECX.MONITOR following
  * IA32_MISC_ENABLE.MWAIT), is exercised by the selftest monitor_mwait_test. */
@@ -30,6 +31,15 @@ GUEST_CODE(hc_guest, 32,
 	"iret\n");
 GUEST_LABEL(hc_insn);
 GUEST_LABEL(hc_ud);
+
+/* hc_guest with VMCALL. */
+GUEST_CODE(hc_vmcall_guest, 32,
+	"xor %ebx, %ebx\n"
+	"mov $0x7777, %eax\n"
+	"vmcall\n"
+	"add %ebx, %eax\n"
+	"out %eax, $0x10\n"
+	"hlt\n");
 
 GUEST_CODE(mw_guest, 32,
 	"xor %ebx, %ebx\n"
@@ -123,6 +133,41 @@ static void fix_hypercall_off(void)
 }
 
 /* Number of #UDs MONITOR + MWAIT took. */
+/* CPUID vendor AuthenticAMD: code's hypercall instruction (at G_CODE + 7)
+ * after the run, and the guest's OUT value. */
+static uint32_t run_hc_amd(const unsigned char *code, const unsigned char *end, uint8_t insn[3])
+{
+	struct vm vm;
+	struct vcpu v;
+	vm_init(&vm);
+	vcpu_init(&vm, &v, 0);
+	struct kvm_cpuid2 *c = cpuid_supported(vm.kvm);
+	struct kvm_cpuid_entry2 *e = cpuid_entry(c, 0, 0);
+	e->ebx = 0x68747541;   /* "AuthenticAMD" */
+	e->edx = 0x69746e65;
+	e->ecx = 0x444d4163;
+	CHECK_OK(ioctl(v.fd, KVM_SET_CPUID2, c));
+	free(c);
+	guest_load(&vm, G_CODE, code, end);
+	vcpu_setup(&v, MODE_PROT32, G_CODE);
+	uint32_t r = RUN_EXPECT_OUT(&v, 0x10);
+	memcpy(insn, vm.mem + G_CODE + 7, 3);
+	vcpu_fini(&v);
+	vm_fini(&vm);
+	return r;
+}
+
+static void fix_hypercall_amd(void)
+{
+	uint8_t insn[3];
+	/* VMMCALL is native: run as is. */
+	CHECK_EQ((uint32_t)-KVM_ENOSYS, run_hc_amd(hc_guest, hc_guest_end, insn));
+	CHECK(!memcmp(insn, vmmcall, 3));
+	/* VMCALL is patched into VMMCALL. */
+	CHECK_EQ((uint32_t)-KVM_ENOSYS, run_hc_amd(hc_vmcall_guest, hc_vmcall_guest_end, insn));
+	CHECK(!memcmp(insn, vmmcall, 3));
+}
+
 static uint32_t run_mw(uint64_t disabled, bool cpuid_monitor)
 {
 	struct vm vm;
@@ -164,6 +209,7 @@ int main(void)
 	RUN_CASE(cap_rules);
 	RUN_CASE(fix_hypercall_on);
 	RUN_CASE(fix_hypercall_off);
+	RUN_CASE(fix_hypercall_amd);
 	RUN_CASE(mwait_never_ud_on);
 	RUN_CASE(mwait_never_ud_off);
 	return t_done();

@@ -555,7 +555,7 @@ int x86_h_xsetbv(struct x86_cpu *cpu, const struct x86_insn *i)
 /* VMCALL/VMMCALL: KVM answers them itself (hypercall.c). */
 int x86_h_vmcall(struct x86_cpu *cpu, const struct x86_insn *i)
 {
-	if (i->mnem == ZYDIS_MNEMONIC_VMMCALL)
+	if ((i->mnem == ZYDIS_MNEMONIC_VMMCALL) != x86_hypercall_is_vmmcall(cpu))
 		return x86_hypercall_foreign(cpu);
 	x86_hypercall(cpu);
 	return X86_NEXT;

@@ -52,17 +52,29 @@ void x86_hypercall(struct x86_cpu *cpu)
 	cpu->gpr[X86_RAX] = wide ? (uint64_t)ret : (uint32_t)ret;
 }
 
-/* The vCPU is an Intel one, so VMMCALL is #UD in hardware; KVM's emulator
- * then rewrites it into VMCALL in guest memory and lets the guest run the
- * patched instruction, unless KVM_X86_QUIRK_FIX_HYPERCALL_INSN is off. */
+/* The vCPU is the vendor its CPUID leaf 0 names: AMD (or Hygon) as KVM on
+ * SVM, where VMMCALL is the hypercall; otherwise Intel, as KVM on VMX. */
+bool x86_hypercall_is_vmmcall(struct x86_cpu *cpu)
+{
+	uint32_t r[4];
+	x86_cpuid(cpu, 0, 0, r);
+	return (r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163) ||  /* AuthenticAMD */
+	       (r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975);    /* HygonGenuine */
+}
+
+/* The other vendor's instruction is #UD in hardware; KVM's emulator then
+ * rewrites it into the native one in guest memory (with the guest's page
+ * permissions) and lets the guest run the patched instruction, unless
+ * KVM_X86_QUIRK_FIX_HYPERCALL_INSN is off. */
 int x86_hypercall_foreign(struct x86_cpu *cpu)
 {
-	static const uint8_t vmcall[3] = {0x0f, 0x01, 0xc1};
+	static const uint8_t vmcall[3] = {0x0f, 0x01, 0xc1}, vmmcall[3] = {0x0f, 0x01, 0xd9};
 	if (!x86_has_quirk(cpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
 		x86_raise(cpu, X86_UD, false, 0);
+	const uint8_t *native = x86_hypercall_is_vmmcall(cpu) ? vmmcall : vmcall;
 	uint64_t lin = x86_long64(cpu) ? cpu->insn_rip
 				       : (cpu->seg[X86_CS].base + cpu->insn_rip) & 0xffffffffull;
 	cpu->rip = cpu->insn_rip;
-	x86_write_lin_buf(cpu, lin, vmcall, sizeof(vmcall));
+	x86_write_lin_buf(cpu, lin, native, 3);
 	return X86_END;
 }

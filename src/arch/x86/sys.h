@@ -123,7 +123,10 @@ struct x86_vm {
 #define X86_VALID_QUIRKS (KVM_X86_QUIRK_FIX_HYPERCALL_INSN | KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS | \
 			  KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT)
 
-/* VMMCALL on softkvm's Intel vCPU (hypercall.c): an X86_* handler result. */
+/* The hypercall instruction of the vCPU's vendor (hypercall.c): VMMCALL
+ * when CPUID says AMD or Hygon, else VMCALL; the other one, run by the
+ * guest, is patched (an X86_* handler result). */
+bool x86_hypercall_is_vmmcall(struct x86_cpu *cpu);
 int x86_hypercall_foreign(struct x86_cpu *cpu);
 
 static inline bool x86_has_quirk(const struct sk_vm *vm, uint64_t quirk)

@@ -34,39 +34,22 @@
 #define EOI_GPA 0x22000u
 #define APF_GPA 0x23000u
 
-/* KVM_SET_MSRS / KVM_GET_MSRS of one MSR. */
-static struct kvm_msrs *one_msr(uint32_t idx, uint64_t val)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	m->nmsrs = 1;
-	m->entries[0].index = idx;
-	m->entries[0].data = val;
-	return m;
-}
-
+/* KVM_SET_MSRS / KVM_GET_MSRS of one MSR (vm.c's msr_set/msr_get). */
 static bool set_msr(struct vcpu *v, uint32_t idx, uint64_t val)
 {
-	struct kvm_msrs *m = one_msr(idx, val);
-	bool ok = ioctl(v->fd, KVM_SET_MSRS, m) == 1;
-	free(m);
-	return ok;
+	return msr_set(v->fd, idx, val);
 }
 
 static uint64_t get_msr(struct vcpu *v, uint32_t idx)
 {
-	struct kvm_msrs *m = one_msr(idx, 0);
-	CHECK_EQ(1, ioctl(v->fd, KVM_GET_MSRS, m));
-	uint64_t val = m->entries[0].data;
-	free(m);
+	uint64_t val = 0;
+	CHECK(msr_get(v->fd, idx, &val));
 	return val;
 }
 
 static struct kvm_cpuid2 *supported_cpuid(struct vm *vm)
 {
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 64 * sizeof(c->entries[0]));
-	c->nent = 64;
-	CHECK_OK(ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, c));
-	return c;
+	return cpuid_supported(vm->kvm);
 }
 
 static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid2 *c, uint32_t fn)

@@ -140,12 +140,8 @@ static bool in_smm_flag(struct vcpu *v)
 
 static uint64_t get_msr(struct vcpu *v, uint32_t idx)
 {
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + sizeof(struct kvm_msr_entry));
-	m->nmsrs = 1;
-	m->entries[0].index = idx;
-	CHECK_EQ(1, ioctl(v->fd, KVM_GET_MSRS, m));
-	uint64_t val = m->entries[0].data;
-	free(m);
+	uint64_t val = 0;
+	CHECK(msr_get(v->fd, idx, &val));
 	return val;
 }
 

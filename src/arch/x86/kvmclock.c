@@ -39,14 +39,20 @@ static struct x86_vm *xvm(struct x86_cpu *cpu)
 	return cpu->vm->arch_vm;
 }
 
+/* The host time the VM's clock counts: the TSC source's, in ns. */
+static uint64_t base_ns(void)
+{
+	return x86_host_tsc_ns(x86_host_tsc());
+}
+
 void x86_kvmclock_vm_init(struct x86_vm *xv)
 {
-	atomic_store(&xv->kvmclock_offset, -x86_host_tsc_ns(x86_host_tsc()));   /* starts at 0 */
+	atomic_store(&xv->kvmclock_offset, -base_ns());   /* starts at 0 */
 }
 
 uint64_t x86_kvmclock_ns(struct x86_vm *xv)
 {
-	return x86_host_tsc_ns(x86_host_tsc()) + atomic_load(&xv->kvmclock_offset);
+	return base_ns() + atomic_load(&xv->kvmclock_offset);
 }
 
 /* Write this vCPU's record (guest memory: slots must be current). The
@@ -155,7 +161,7 @@ long x86_ioc_set_clock(void *obj, void *arg)
 		if (now > d->realtime)
 			clock += now - d->realtime;   /* time passed since it was read */
 	}
-	atomic_store(&xv->kvmclock_offset, clock - x86_host_tsc_ns(x86_host_tsc()));
+	atomic_store(&xv->kvmclock_offset, clock - base_ns());
 	atomic_fetch_add_explicit(&xv->kvmclock_gen, 1, memory_order_release);
 	return 0;
 }

@@ -25,7 +25,7 @@ struct x86_tsc_vm {
 	_Atomic uint32_t default_khz;   /* VM-wide KVM_SET_TSC_KHZ */
 	uint32_t last_khz;
 	uint64_t last_nsec, last_write, last_offset;
-	uint64_t cur_offset, cur_gen;
+	uint64_t cur_offset;
 };
 
 /* The host's TSC (or monotonic ns), its rate, and the host ns it stands at. */
